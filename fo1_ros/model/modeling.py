@@ -26,12 +26,9 @@ from transformers.models.qwen2_5_vl.configuration_qwen2_5_vl import Qwen2_5_VLTe
 from transformers.models.qwen2_5_vl.modeling_qwen2_5_vl import Qwen2_5_VLTextModel
 
 from .config import FO1Config
+from .constants import IGNORE_INDEX, IMAGE_SLOT, OBJECT_SLOT
 from .region import HFRE
 from .vision import DavitAuxTower, QwenVisionTower, build_projector
-
-IMAGE_SLOT = -200  # IMAGE_TOKEN_INDEX of the reference
-OBJECT_SLOT = -300  # DEFAULT_REGION_INDEX of the reference
-IGNORE_INDEX = -100
 
 
 def text_config_to_hf(cfg: FO1Config, attn_implementation: str) -> Qwen2_5_VLTextConfig:
