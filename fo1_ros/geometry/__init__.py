@@ -1,0 +1,23 @@
+"""Geometry: camera model, depth decoding, 2-D box -> 3-D lifting, spatial relations.
+
+Plain numpy (open3d optional, imported lazily); knows nothing about ROS or the model.
+"""
+
+from .camera import CameraModel
+from .config import CENTER_MODES, LiftConfig, RelationConfig
+from .depth import DEPTH_ENCODINGS, decode_depth, encode_depth
+from .lifting import Object3D, OrientedBox, lift_boxes, open3d_available
+
+__all__ = [
+    "CENTER_MODES",
+    "CameraModel",
+    "DEPTH_ENCODINGS",
+    "LiftConfig",
+    "Object3D",
+    "OrientedBox",
+    "RelationConfig",
+    "decode_depth",
+    "encode_depth",
+    "lift_boxes",
+    "open3d_available",
+]
