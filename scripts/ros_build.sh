@@ -154,6 +154,9 @@ for tool in cmake g++ make; do
 done
 
 mkdir -p "$WS"
+# One build at a time per workspace (tests of several people may start it together).
+exec 9>"$WS/.build.lock"
+flock 9
 export PATH="$VENV/bin:$PATH"
 export CMAKE_PREFIX_PATH="$VENV${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
 export AMENT_PREFIX_PATH="$VENV${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}"
