@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,7 +55,9 @@ class GroundingTask:
             idx = [m.index for m in g.mentions]
             phrases.append(GroundedPhrase(g.label, idx, ctx.boxes[idx] if idx else np.zeros((0, 4)),
                                           [m.prob for m in g.mentions]))
-        return GroundingResult(strip_tags(a.text), phrases, a.text, warnings)
+        # the caption keeps the phrases and drops their region lists
+        caption = strip_tags(re.sub(r"<objects>.*?(</objects>|$)", "", a.text, flags=re.DOTALL))
+        return GroundingResult(caption, phrases, a.text, warnings)
 
 
 @dataclass
