@@ -161,6 +161,10 @@ export PATH="$VENV/bin:$PATH"
 export CMAKE_PREFIX_PATH="$VENV${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
 export AMENT_PREFIX_PATH="$VENV${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}"
 
+# colcon passes make "-jN -lN": with other work on the machine the load limit serialises the
+# compile; a MAKEFLAGS with -j makes colcon pass nothing and make use every core.
+export MAKEFLAGS="${MAKEFLAGS:--j$(nproc)}"
+
 start=$(date +%s)
 cd "$WS"
 # --paths: exactly this package (a recursive crawl would walk into .venv, whose share/ holds
