@@ -272,6 +272,7 @@ def intersect(
         ``t`` ``(M,)`` float32, ``inf`` on a miss; normals ``(M, 3)`` float32 (local frame,
         meaningless on a miss) or None.
     """
+    ox, oy, oz, dx, dy, dz = (np.asarray(c, np.float32) for c in (ox, oy, oz, dx, dy, dz))
     args = (ox, oy, oz, dx, dy, dz, t_min, normals)
     if shape.kind == "cuboid":
         return _cuboid(shape, *args)

@@ -45,6 +45,12 @@ def text_bitmap(text: str, aspect: float, fill: float = 0.82) -> np.ndarray:
     x = (w * s - tw) // 2
     y = (h * s + th) // 2
     cv2.putText(canvas, text, (x, y), _FONT, scale, 255, thickness, cv2.LINE_AA)
+    # Hershey metrics ignore the stroke width: re-centre on the actual ink.
+    ys, xs = np.nonzero(canvas)
+    shift_x = (w * s - 1) / 2 - (xs.min() + xs.max()) / 2
+    shift_y = (h * s - 1) / 2 - (ys.min() + ys.max()) / 2
+    canvas = cv2.warpAffine(canvas, np.float32([[1, 0, shift_x], [0, 1, shift_y]]),
+                            (w * s, h * s))
     small = cv2.resize(canvas, (w, h), interpolation=cv2.INTER_AREA)
     return small.astype(np.float32) / 255.0
 
