@@ -75,12 +75,13 @@ class CameraModel:
             raise ValueError(f"K must have shape (3, 3), got {k.shape}")
         if not np.all(np.isfinite(k)):
             raise ValueError(f"K must be finite, got {k.tolist()}")
-        if k[1, 0] != 0.0 or not np.allclose(k[2], [0.0, 0.0, 1.0]):
-            raise ValueError(f"K must have K[1,0] = 0 and last row [0, 0, 1], got {k.tolist()}")
-        return cls(
+        cam = cls(
             fx=float(k[0, 0]), fy=float(k[1, 1]), cx=float(k[0, 2]), cy=float(k[1, 2]),
             width=width, height=height, skew=float(k[0, 1]),
-        )
+        )  # validates fx, fy first: an all-zero K (uncalibrated camera) is reported as such
+        if k[1, 0] != 0.0 or not np.allclose(k[2], [0.0, 0.0, 1.0]):
+            raise ValueError(f"K must have K[1,0] = 0 and last row [0, 0, 1], got {k.tolist()}")
+        return cam
 
     @classmethod
     def from_camera_info(cls, k: Sequence[float], width: int, height: int) -> "CameraModel":

@@ -108,8 +108,8 @@ class Object3D:
 
     @property
     def name(self) -> str:
-        """``label`` or ``'object <index>'`` when unlabelled (used in sentences)."""
-        return self.label if self.label else f"object {self.index}"
+        """``label``, or ``'region <index>'`` when unlabelled."""
+        return self.label if self.label else f"region {self.index}"
 
 
 # ---------------------------------------------------------------------------- open3d (optional)
