@@ -146,17 +146,43 @@ def _background_albedo(world: World, mat, px, py, pz):
     return alb
 
 
+def _sampling_grid(config: SceneConfig) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Output K, and the K and size of the grid actually ray cast.
+
+    With ``supersample == 2`` the grid has ``(2H + 1, 2W + 1)`` samples spaced half a pixel
+    apart, placed so that sample ``(2v + 1, 2u + 1)`` is exactly the centre of output pixel
+    ``(v, u)``: depth, instances and ground truth come from those centre samples (identical
+    to a 1x render), and colour from a [1, 2, 1] / 4 tent filter over the 3x3 samples around
+    each centre.
+    """
+    K = intrinsics(config)
+    if config.supersample == 1:
+        return K, K, config.height, config.width
+    Kr = K.copy()
+    Kr[0, 0] *= 2
+    Kr[1, 1] *= 2
+    Kr[0, 2] = 2 * K[0, 2] + 1
+    Kr[1, 2] = 2 * K[1, 2] + 1
+    return K, Kr, 2 * config.height + 1, 2 * config.width + 1
+
+
+def _tent_down(a: np.ndarray) -> np.ndarray:
+    """(2H + 1, 2W + 1, ...) samples -> (H, W, ...) with a separable [1, 2, 1] / 4 filter."""
+    a = 0.25 * a[:-2:2] + 0.5 * a[1::2] + 0.25 * a[2::2]
+    return 0.25 * a[:, :-2:2] + 0.5 * a[:, 1::2] + 0.25 * a[:, 2::2]
+
+
 def render(world: World, pose: np.ndarray, config: SceneConfig,
            rng: np.random.Generator) -> RenderOutput:
     """Render ``world`` from ``pose`` (4, 4) world <- camera at ``config``'s image size.
 
     ``rng`` drives only the sensor noise (RGB noise, depth noise and holes).
     """
-    H, W = config.height, config.width
-    K = intrinsics(config)
-    dx, dy, dz = world_rays(pose, K, W, H)  # 3 x (H, W) float32, t = depth
+    K, Kr, H, W = _sampling_grid(config)  # H, W: the ray-cast grid from here on
+    ss = config.supersample
+    dx, dy, dz = world_rays(pose, Kr, W, H)  # 3 x (H, W) float32, t = depth
     o = [float(v) for v in pose[:3, 3]]
-    zbuf, mat, nrm = _background(world, o, dx, dy, dz, pose, K)
+    zbuf, mat, nrm = _background(world, o, dx, dy, dz, pose, Kr)
     inst = np.full((H, W), -1, np.int16)
     ink = np.zeros((H, W), np.float32)
     n_obj = len(world.objects)
@@ -165,19 +191,25 @@ def render(world: World, pose: np.ndarray, config: SceneConfig,
 
     # --- objects, z-buffered
     for j, obj in enumerate(world.objects):
-        rect = object_rect(obj, pose, K, W, H)
+        rect = object_rect(obj, pose, Kr, W, H)
         if rect is None:
             continue
         x0, y0, x1, y1 = rect
         sdx, sdy, sdz = dx[y0:y1, x0:x1], dy[y0:y1, x0:x1], dz[y0:y1, x0:x1]
         t, n = obj.intersect(*o, sdx, sdy, sdz, normals=True)  # (h, w), (h, w, 3)
         hit = np.isfinite(t)
-        full[j] = int(hit.sum())
-        if full[j] == 0:
+        # Coverage counts only output-pixel centres (every other sample when supersampled).
+        r0, c0 = ((1 - y0) % 2, (1 - x0) % 2) if ss == 2 else (0, 0)
+        centre_hit = hit[r0::ss, c0::ss]
+        full[j] = int(centre_hit.sum())
+        if full[j]:
+            rows = np.flatnonzero(centre_hit.any(axis=1))
+            cols = np.flatnonzero(centre_hit.any(axis=0))
+            # Output-pixel index of the first centre sample in the rect.
+            oy, ox = ((y0 + r0 - 1) // 2, (x0 + c0 - 1) // 2) if ss == 2 else (y0, x0)
+            amodal[j] = (ox + cols[0], oy + rows[0], ox + cols[-1] + 1, oy + rows[-1] + 1)
+        if not hit.any():
             continue
-        rows = np.flatnonzero(hit.any(axis=1))
-        cols = np.flatnonzero(hit.any(axis=0))
-        amodal[j] = (x0 + cols[0], y0 + rows[0], x0 + cols[-1] + 1, y0 + rows[-1] + 1)
         zsub = zbuf[y0:y1, x0:x1]
         closer = t < zsub
         zsub[closer] = t[closer]
@@ -223,7 +255,7 @@ def render(world: World, pose: np.ndarray, config: SceneConfig,
         for j, obj in enumerate(world.objects):
             c = obj.corners_world()
             ground = c - (c[:, 2:3] / L[2]) * L[None, :].astype(np.float64)
-            rect = _rect_of_points(np.concatenate([c, ground]), pose, K, W, H)
+            rect = _rect_of_points(np.concatenate([c, ground]), pose, Kr, W, H)
             if rect is None:
                 continue
             x0, y0, x1, y1 = rect
@@ -242,7 +274,7 @@ def render(world: World, pose: np.ndarray, config: SceneConfig,
             shadowed = np.isfinite(t)
             lit[y0 + ys[shadowed], x0 + xs[shadowed]] = 0
         # Soft penumbra on the table only (blurring across object silhouettes would smear).
-        k = max(3, int(round(3 * W / 640)) | 1)
+        k = max(3, int(round(3 * W / 640)) | 1)  # penumbra: a fixed fraction of the view
         soft = cv2.GaussianBlur(lit, (k, k), 0)
         lit = np.where(mat == TABLE_TOP, soft, lit)
 
@@ -254,7 +286,7 @@ def render(world: World, pose: np.ndarray, config: SceneConfig,
         ring = np.concatenate([c + [dxy[0], dxy[1], 0.0] for dxy in
                                ((-reach, -reach), (reach, -reach), (reach, reach),
                                 (-reach, reach))])
-        rect = _rect_of_points(ring, pose, K, W, H)
+        rect = _rect_of_points(ring, pose, Kr, W, H)
         if rect is None:
             continue
         x0, y0, x1, y1 = rect
@@ -282,6 +314,15 @@ def render(world: World, pose: np.ndarray, config: SceneConfig,
     spec = config.specular * gloss * np.power(ndh, shin) * (ndl > 0) * lit
     img = albedo * (shade[..., None] * light.colour) + (spec[..., None] * light.colour)
     img *= light.exposure
+
+    # --- back to the output grid
+    if ss == 2:
+        img = _tent_down(img)
+        centre = (slice(1, None, 2), slice(1, None, 2))
+        zbuf, inst = zbuf[centre], inst[centre]
+        nrm = [c[centre] for c in nrm]
+        dx, dy, dz, inv_len = dx[centre], dy[centre], dz[centre], inv_len[centre]
+        H, W = config.height, config.width
 
     # --- RGB sensor
     sigma = config.blur_sigma_px * W / 640
@@ -329,5 +370,5 @@ def render(world: World, pose: np.ndarray, config: SceneConfig,
     mm = np.clip(mm, 0, 65535).astype(np.uint16)
     depth_m = np.where(mm > 0, mm.astype(np.float32) / np.float32(1000), np.float32(np.nan))
 
-    return RenderOutput(rgb=rgb, depth_clean=zbuf, depth_m=depth_m.astype(np.float32),
-                        depth_mm=mm, instance=inst, full_pixels=full, amodal_boxes=amodal, K=K)
+    return RenderOutput(rgb=rgb, depth_clean=np.ascontiguousarray(zbuf), depth_m=depth_m.astype(np.float32),
+                        depth_mm=mm, instance=np.ascontiguousarray(inst), full_pixels=full, amodal_boxes=amodal, K=K)

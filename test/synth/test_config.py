@@ -87,6 +87,7 @@ def test_from_dict_rejects_unknown_keys():
         ({"depth_min_m": 3.0, "depth_max_m": 2.0}, ValueError, "depth_min_m"),
         ({"depth_dropout_fraction": 0.9}, ValueError, "depth_dropout_fraction"),
         ({"depth_edge_px": True}, TypeError, "depth_edge_px"),
+        ({"supersample": 4}, ValueError, "supersample"),
     ],
 )
 def test_invalid_values_name_the_field(kwargs, exc, words):

@@ -345,3 +345,21 @@ def test_describe_object_words(scenes):
             assert (f'"{o.text}"' in d["phrase"]) == bool(o.text)
             cv = (o.box_2d[1] + o.box_2d[3]) / 2
             assert (d["range"] == "near") == (cv >= 2 * s.height / 3)
+
+
+def test_supersampling_changes_colour_only(scenes):
+    plain = scenes[5]
+    fine = make_scene(5, SceneConfig(width=320, height=240, supersample=2))
+    assert np.array_equal(plain.instance_mask, fine.instance_mask)
+    assert np.array_equal(plain.depth_true_m, fine.depth_true_m)
+    assert np.array_equal(plain.depth_mm, fine.depth_mm)
+    for a, b in zip(plain.objects, fine.objects):
+        assert np.array_equal(a.box_2d, b.box_2d)
+        assert np.array_equal(a.amodal_box_2d, b.amodal_box_2d)
+        assert a.visible_fraction == b.visible_fraction
+    diff = np.abs(plain.rgb.astype(int) - fine.rgb.astype(int))
+    assert 0.2 < diff.mean() < 6  # the same picture, with smoother edges
+    # Edges are where the two differ most.
+    edges = np.zeros(plain.instance_mask.shape, bool)
+    edges[:, 1:] = plain.instance_mask[:, 1:] != plain.instance_mask[:, :-1]
+    assert diff[edges].mean() > 2 * diff[~edges].mean()
