@@ -120,7 +120,7 @@ def client(tag: str) -> dict:
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.qos import QoSProfile, ReliabilityPolicy
-    from sensor_msgs.msg import Image
+    from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
     from fo1_ros import msgs
     from fo1_ros.msg import RegionArray
@@ -173,10 +173,18 @@ def client(tag: str) -> dict:
         answer = call(DetectObjects, "detect", bad)
         assert not answer.success and "rgb9" in answer.message, answer
 
-        # an rclpy Image converts like a rosbags one
+        # rclpy Image, CompressedImage and CameraInfo convert like rosbags ones
         frame = Image()
         msgs.fill_image(frame, np.full((3, 5), 1234, np.uint16), "16UC1")
         assert msgs.image_to_numpy(frame).tolist() == [[1234] * 5] * 3
+        compressed = CompressedImage()
+        msgs.fill_compressed_image(compressed, image, "rgb8", "png")
+        assert compressed.data.typecode == "B" and compressed.format.startswith("rgb8; png")
+        np.testing.assert_array_equal(msgs.image_msg_to_rgb8(compressed), image)
+        info = CameraInfo()
+        msgs.fill_camera_info(info, [[500, 0, 320], [0, 500, 240], [0, 0, 1]], 640, 480)
+        camera = msgs.camera_info_to_intrinsics(info)
+        assert (camera.fx, camera.cy, camera.width, camera.height) == (500, 240, 640, 480)
     finally:
         rclpy.try_shutdown()
     return timings
