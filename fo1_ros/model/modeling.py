@@ -16,6 +16,7 @@ Dims: `B` sequences, `T` tokens, `D` LM width, `N` boxes, `V` vocabulary.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import torch
@@ -114,6 +115,8 @@ class GenerationOutput:
     token_probs: torch.Tensor
     lengths: torch.Tensor
     stopped: torch.Tensor
+    prefill_s: float = 0.0  # wall time of the first forward (the prompt or suffix prefill)
+    decode_s: float = 0.0  # wall time of the remaining token-by-token steps
 
 
 class FO1ForCausalLM(nn.Module):
@@ -341,14 +344,15 @@ class FO1ForCausalLM(nn.Module):
         return DynamicCache(config=self.model.config)
 
     @torch.no_grad()
-    def generate(self, batch: SplicedBatch, max_new_tokens: int, stop_token_ids: list[int],
+    def generate(self, batch: SplicedBatch, max_new_tokens: int | list[int], stop_token_ids: list[int],
                  pad_token_id: int | None = None, logits_processor=None, cache: DynamicCache | None = None,
                  past_mask: torch.Tensor | None = None) -> GenerationOutput:
         """Greedy decoding with a KV cache.
 
         Args:
             batch: left-padded SplicedBatch (its last column is every sequence's last prompt token).
-            max_new_tokens: upper bound on generated tokens per sequence.
+            max_new_tokens: upper bound on generated tokens, one for all or one per sequence (a
+                sequence that reaches its own bound ends there, unstopped, as it would alone).
             stop_token_ids: ids that end a sequence (e.g. `<|im_end|>`); the stop id is kept.
             logits_processor: optional callable(step, generated (B, step), logits (B, V)) -> logits,
                 e.g. a static bias restricting the answer vocabulary.
@@ -357,10 +361,16 @@ class FO1ForCausalLM(nn.Module):
         """
         B = batch.inputs_embeds.shape[0]
         dev = self.device
+        limits = torch.as_tensor(max_new_tokens, dtype=torch.long, device=dev).expand(B)
+        max_new_tokens = int(limits.max())
         pad = pad_token_id if pad_token_id is not None else (stop_token_ids[0] if stop_token_ids else 0)
         cache = cache if cache is not None else self.new_cache()
         mask = batch.attention_mask if past_mask is None else torch.cat([past_mask, batch.attention_mask], dim=1)
+        t0 = time.perf_counter()
         out = self.forward(batch.inputs_embeds, batch.position_ids, mask, cache=cache, logits_to_keep=1)
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        t1 = time.perf_counter()
         stop = torch.tensor(sorted(set(stop_token_ids)), dtype=torch.long, device=dev)
         positions = batch.next_positions.clone()
         seqs = torch.full((B, max_new_tokens), pad, dtype=torch.long, device=dev)
@@ -380,7 +390,7 @@ class FO1ForCausalLM(nn.Module):
             lengths += (~done).long()
             hit = torch.isin(nxt, stop) & ~done
             stopped |= hit
-            done |= hit
+            done |= hit | (lengths >= limits)
             if bool(done.all()) or step == max_new_tokens - 1:
                 seqs, probs = seqs[:, :step + 1], probs[:, :step + 1]
                 break
@@ -389,4 +399,6 @@ class FO1ForCausalLM(nn.Module):
             positions = positions + 1
             mask = torch.cat([mask, torch.ones(B, 1, dtype=mask.dtype, device=dev)], dim=1)
             out = self.forward(emb, pos, mask, cache=cache, logits_to_keep=1)
-        return GenerationOutput(seqs, probs, lengths, stopped)
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        return GenerationOutput(seqs, probs, lengths, stopped, t1 - t0, time.perf_counter() - t1)

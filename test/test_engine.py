@@ -1,0 +1,108 @@
+"""Engine on a tiny random model: shared-prefix mode answers exactly like the naive reference mode."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import fo1_ros.tasks as T
+from fo1_ros.engine import Engine, EngineConfig, Frame
+from fo1_ros.model.config import preset
+from fo1_ros.model.modeling import FO1ForCausalLM
+from fo1_ros.model.tokenizer import train_tokenizer
+from fo1_ros.proposals.base import Proposals
+
+CORPUS = ["Please detect red cube in this image. Answer the question with object indexes.",
+          "<ground>red cube</ground><objects><region3><region5></objects>",
+          "How many balls are there? Provide a brief description for the region."] * 30
+
+
+@pytest.fixture(scope="module")
+def parts():
+    torch.manual_seed(0)
+    return FO1ForCausalLM(preset("fo1-tiny")).eval(), train_tokenizer(CORPUS, vocab_size=600)
+
+
+def _frame(seed=0):
+    rng = np.random.default_rng(seed)
+    return Frame(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8), stamp_ns=123)
+
+
+BOXES = np.array([[5, 5, 40, 30], [50, 20, 120, 90], [0, 0, 160, 120], [60, 60, 70, 70]], float)
+
+
+def _tasks():
+    return [T.DetectTask(["red cube", "ball"]), T.CaptionTask(detail="brief"), T.CountTask(["balls"]),
+            T.OCRTask([1, 2]), T.VQATask("What colour is {region}?", [3]), T.ReasoningTask("Which is larger?")]
+
+
+def _texts(result):
+    out = []
+    for r in result.results:
+        items = r if isinstance(r, list) else [r]
+        for item in items:
+            raw = getattr(item, "raw_text")
+            out += raw if isinstance(raw, list) else [raw]
+    return out
+
+
+def test_shared_and_naive_modes_give_the_same_answers(parts):
+    model, tok = parts
+    shared = Engine(EngineConfig(mode="shared", device="cpu", max_batch=4), model=model, tokenizer=tok)
+    naive = Engine(EngineConfig(mode="naive", device="cpu"), model=model, tokenizer=tok)
+    a = shared.process(_frame(), _tasks(), boxes=BOXES)
+    b = naive.process(_frame(), _tasks(), boxes=BOXES)
+    assert a.n_questions == b.n_questions == 2 + 4 + 1 + 2 + 1 + 1
+    assert _texts(a) == _texts(b)
+    for key in ("proposals", "preprocess", "encode", "prefill", "decode", "parse", "total"):
+        assert key in a.timings and a.timings[key] >= 0.0
+
+
+def test_each_answer_respects_its_own_token_budget(parts):
+    model, tok = parts
+    eng = Engine(EngineConfig(mode="shared", device="cpu"), model=model, tokenizer=tok)
+    state = eng.encode(_frame(1), boxes=BOXES)
+    qs = [T.Question("Read <region0>.", 3), T.Question("Describe <region1>.", 11), T.Question("Hi", 1)]
+    answers, _ = eng._answer_shared(state, qs)
+    for q, a in zip(qs, answers):
+        assert len(a.token_texts) <= q.max_new_tokens
+        assert a.truncated == (len(a.token_texts) == q.max_new_tokens)
+
+
+def test_given_boxes_keep_their_order_and_results_refer_to_them(parts):
+    model, tok = parts
+    eng = Engine(EngineConfig(device="cpu"), model=model, tokenizer=tok)
+    res = eng.process(_frame(), [T.CaptionTask([2])], boxes=BOXES, box_scores=np.array([0.1, 0.9, 0.5, 0.7]))
+    np.testing.assert_allclose(res.proposals.boxes, BOXES)
+    np.testing.assert_allclose(res.results[0][0].boxes, BOXES[[2]])
+
+
+def test_too_many_boxes_and_bad_region_indices_are_errors(parts):
+    model, tok = parts
+    eng = Engine(EngineConfig(device="cpu"), model=model, tokenizer=tok)
+    many = np.tile(np.array([[0, 0, 10, 10]], float), (101, 1))
+    with pytest.raises(ValueError, match="at most 100"):
+        eng.process(_frame(), [T.CaptionTask()], boxes=many)
+    with pytest.raises(ValueError, match="out of range"):
+        eng.process(_frame(), [T.CaptionTask([7])], boxes=BOXES)
+    with pytest.raises(ValueError, match=r"boxes \[1\] are unusable"):
+        eng.process(_frame(), [T.CaptionTask()], boxes=np.array([[0, 0, 10, 10], [5, 5, 5, 30]], float))
+
+
+def test_proposal_source_output_is_filtered_and_capped(parts):
+    model, tok = parts
+
+    class Grid:
+        name = "grid"
+
+        def __call__(self, rgb, depth_m=None, K=None):
+            xs = np.arange(0, 150, 3.0)
+            boxes = np.stack([xs, xs * 0.5, xs + 10, xs * 0.5 + 10], 1)
+            return Proposals(np.concatenate([boxes, [[1, 1, 1.5, 50]]]), np.linspace(1, 0.05, len(xs) + 1))
+
+    eng = Engine(EngineConfig(device="cpu", max_regions=20), model=model, tokenizer=tok, proposal_source=Grid())
+    state = eng.encode(_frame())
+    assert len(state.proposals) == 20
+    assert np.all(np.diff(state.proposals.scores) <= 0) and state.proposals.scores.min() >= 0.3
+    assert state.encoded.object_tokens.shape[0] == 20
