@@ -14,8 +14,12 @@ Public API::
     small = make_scene(3, SceneConfig(width=320, height=240))  # same world, lower resolution
     frames = make_sequence(7, n_frames=30, rate_hz=10.0)   # moving camera, same objects
 
+- ``make_scene(seed, config=None) -> Scene``;
+  ``make_sequence(seed, n_frames, config=None, rate_hz=10.0, motion='orbit' | 'dolly',
+  arc_deg=40.0, dolly_m=0.3, start_ns=0) -> list[Scene]`` (one world, smooth camera path).
 - ``SceneConfig``: image size / intrinsics, object vocabulary and counts, camera pose
-  ranges, lighting, depth-sensor model; ``from_dict`` / ``to_dict``.
+  ranges, lighting, depth-sensor model, optional 2x supersampling; ``from_dict`` /
+  ``to_dict``.
 - ``Scene``: ``rgb`` (H, W, 3) uint8, ``depth_m`` (H, W) float32 NaN-invalid,
   ``depth_mm`` (H, W) uint16 0-invalid, ``depth_true_m``, ``K`` (3, 3), ``width``,
   ``height``, ``objects`` (list of ``ObjectGT``), ``instance_mask`` (H, W) int16 (-1 =

@@ -370,5 +370,8 @@ def render(world: World, pose: np.ndarray, config: SceneConfig,
     mm = np.clip(mm, 0, 65535).astype(np.uint16)
     depth_m = np.where(mm > 0, mm.astype(np.float32) / np.float32(1000), np.float32(np.nan))
 
-    return RenderOutput(rgb=rgb, depth_clean=np.ascontiguousarray(zbuf), depth_m=depth_m.astype(np.float32),
-                        depth_mm=mm, instance=np.ascontiguousarray(inst), full_pixels=full, amodal_boxes=amodal, K=K)
+    return RenderOutput(
+        rgb=rgb, depth_clean=np.ascontiguousarray(zbuf), depth_m=depth_m.astype(np.float32),
+        depth_mm=mm, instance=np.ascontiguousarray(inst), full_pixels=full,
+        amodal_boxes=amodal, K=K,
+    )

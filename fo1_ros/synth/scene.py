@@ -230,6 +230,8 @@ def make_scene(seed: int, config: SceneConfig | None = None) -> Scene:
 
     world, (pose,) = sample_world(rng, config, poses)
     out = render(world, pose, config, np.random.default_rng(noise_ss))
+    logger.debug("scene seed=%d: %d objects on a %s table", seed, len(world.objects),
+                 world.table.look)
     return _to_scene(world, out, pose, seed, 0, 0, config)
 
 

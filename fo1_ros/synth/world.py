@@ -404,8 +404,9 @@ def place_objects(
 
     Candidate positions come from uniform pixels of ``ref_pose``'s image cast onto the
     table, so objects spread over what the camera sees, or, with probability
-    ``config.cluster_probability``, from just behind an already placed object (occlusion). Objects that find no valid place
-    within ``attempts_per_object`` tries are dropped (the caller checks the count).
+    ``config.cluster_probability``, from just behind an already placed object (occlusion).
+    Objects that find no valid place within ``attempts_per_object`` tries are dropped (the
+    caller checks the count).
     Text-carrying objects are turned to face ``ref_pose`` within +-35 degrees.
     """
     checks = [_VisibilityCheck(p, config) for p in check_poses]
