@@ -126,7 +126,7 @@ def _candidate_dirs() -> list[Path]:
     return candidates
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def interface_dir() -> Path:
     """The folder holding this package's ``msg/`` and ``srv/`` folders.
 
@@ -147,7 +147,7 @@ def interface_dir() -> Path:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def interface_files() -> dict[str, Path]:
     """Every interface file by its ROS name, sorted by name.
 
@@ -207,7 +207,7 @@ def service_type_names(name: str) -> tuple[str, str]:
     return f"{PACKAGE}/msg/{stem}_Request", f"{PACKAGE}/msg/{stem}_Response"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def interface_types() -> dict[str, Any]:
     """All types of msg/ and srv/ in rosbags' ``fielddefs`` form, ready for ``register``."""
     from rosbags.typesys import get_types_from_msg
@@ -343,7 +343,7 @@ def _as_bytes_array(data: Any) -> np.ndarray:
         if data.dtype != np.uint8:
             raise ImageConversionError(f"field 'data' must hold uint8, got dtype {data.dtype}")
         return data.reshape(-1)
-    if isinstance(data, (bytes, bytearray, memoryview, array.array)):
+    if isinstance(data, bytes | bytearray | memoryview | array.array):
         return np.frombuffer(data, dtype=np.uint8)
     return np.asarray(data, dtype=np.uint8).reshape(-1)
 

@@ -24,7 +24,7 @@ def _files(kind):
     return sorted((ROOT / kind).glob(f"*.{kind}"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _install_ros_wheels():
     """Install the ROS 2 wheels into this venv (scripts/ros_build.sh --wheels); returns the
     reason they cannot be installed, or None."""
@@ -90,10 +90,10 @@ def test_strict_parser_rejects_a_typo():
     parser = _rosidl_parser()
     good = msgs.interface_text("Region")
     parser.parse_message_string("fo1_ros", "Region", good)
-    with pytest.raises(Exception, match="strng"):
+    with pytest.raises(parser.InvalidResourceName, match="strng"):
         parser.parse_message_string("fo1_ros", "Region", good.replace("string label",
                                                                       "strng label"))
-    with pytest.raises(Exception):
+    with pytest.raises(parser.InvalidValue, match="oops"):
         parser.parse_message_string("fo1_ros", "Region", good.replace(
             "float32 score ", "float32 score oops "))
 
@@ -167,7 +167,7 @@ def _assert_equal(a, b, where):
         assert a.dtype == b.dtype and np.array_equal(a, b), where
     elif isinstance(a, list):
         assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             _assert_equal(x, y, f"{where}[{i}]")
     elif hasattr(a, "__dataclass_fields__"):
         for field in a.__dataclass_fields__:

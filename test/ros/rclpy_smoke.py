@@ -53,8 +53,9 @@ def region_array():
     msg.queries = ["red mug", "a book"]
     msg.inference_time_s = 0.25
     msg.regions = [
+        # scores exact in float32, so the received message compares equal
         Region(index=3, bbox=BoundingBox2D(center_x=10.5, center_y=20.0, size_x=4.0, size_y=6.0),
-               proposal_score=0.875, model_score=0.75, score=0.65625, label="red mug",  # exact in float32
+               proposal_score=0.875, model_score=0.75, score=0.65625, label="red mug",
                has_3d=True, center_3d=Point(x=0.1, y=0.2, z=1.5),
                size_3d=Vector3(x=0.08, y=0.1, z=0.08)),
         Region(index=4, label="", has_3d=False, reason_3d=Region.REASON_NO_VALID_DEPTH),
