@@ -313,3 +313,35 @@ def test_config_round_trip_and_validation():
     ]:
         with pytest.raises(ValueError, match=field):
             LiftConfig(**kwargs)
+
+
+def test_split_modes_gaps_and_valleys():
+    from fo1_ros.geometry.lifting import _split_modes
+
+    # a one-bin gap is bridged, a two-bin gap splits
+    assert _split_modes(np.array([3.0, 0, 3, 0, 0, 2, 2]), 0.5) == [(0, 3), (5, 7)]
+    # a deep valley between two peaks splits; a shallow one does not
+    deep = np.array([1.0, 8, 8, 1, 0.5, 1, 6, 6, 1])
+    modes = _split_modes(deep, 0.5)
+    assert len(modes) == 2 and modes[0][0] == 0 and modes[1][1] == 9
+    assert _split_modes(np.array([1.0, 8, 8, 6, 7, 8, 1]), 0.5) == [(0, 7)]
+
+
+def test_numpy_path_runs_without_open3d(scene, noisy, monkeypatch, caplog):
+    import fo1_ros.geometry.lifting as lifting
+
+    monkeypatch.setattr(lifting, "_O3D", None)
+    monkeypatch.setattr(lifting, "_O3D_TRIED", True)  # as if the import had failed
+    a = lift_boxes(scene.boxes, noisy, scene.camera)
+    b = lift_boxes(scene.boxes, noisy, scene.camera, config=LiftConfig(use_open3d=True, oriented_box=True))
+    for oa, ob in zip(a, b):
+        np.testing.assert_array_equal(oa.center, ob.center)
+        assert ob.oriented_box is None
+
+
+def test_importing_geometry_does_not_import_open3d():
+    import subprocess
+    import sys
+
+    code = "import sys, fo1_ros.geometry; assert 'open3d' not in sys.modules, 'open3d imported eagerly'"
+    subprocess.run([sys.executable, "-c", code], check=True)
