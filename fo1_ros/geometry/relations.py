@@ -33,7 +33,7 @@ import logging
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 
