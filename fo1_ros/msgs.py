@@ -433,7 +433,7 @@ def to_rgb8(image: np.ndarray, encoding: str) -> np.ndarray:
             8UC1 (grey), 8UC3 / 8UC4 (taken as OpenCV's BGR / BGRA, with a warning once).
 
     Returns:
-        ``(H, W, 3)`` uint8, C-contiguous.
+        ``(H, W, 3)`` uint8, C-contiguous (for rgb8 input, possibly ``image`` itself).
 
     Raises:
         ImageConversionError: depth or other non-colour encodings (16UC1, 32FC1, ...), or an
