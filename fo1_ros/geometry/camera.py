@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,9 @@ class CameraModel:
     def __post_init__(self) -> None:
         for name in ("fx", "fy", "cx", "cy", "skew"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float, np.floating, np.integer)) or not math.isfinite(value):
+            if not isinstance(value, (int, float, np.floating, np.integer)) or not math.isfinite(
+                value
+            ):
                 raise ValueError(f"CameraModel.{name} must be a finite number, got {value!r}")
             object.__setattr__(self, name, float(value))
         for name in ("fx", "fy"):
@@ -65,7 +68,7 @@ class CameraModel:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_matrix(cls, K: Any, width: int, height: int) -> "CameraModel":
+    def from_matrix(cls, K: Any, width: int, height: int) -> CameraModel:
         """Build from a 3x3 intrinsic matrix ``K`` (array-like, (3, 3)) and the image size.
 
         The last row must be ``[0, 0, 1]`` and ``K[1, 0]`` must be 0.
@@ -76,28 +79,35 @@ class CameraModel:
         if not np.all(np.isfinite(k)):
             raise ValueError(f"K must be finite, got {k.tolist()}")
         cam = cls(
-            fx=float(k[0, 0]), fy=float(k[1, 1]), cx=float(k[0, 2]), cy=float(k[1, 2]),
-            width=width, height=height, skew=float(k[0, 1]),
+            fx=float(k[0, 0]),
+            fy=float(k[1, 1]),
+            cx=float(k[0, 2]),
+            cy=float(k[1, 2]),
+            width=width,
+            height=height,
+            skew=float(k[0, 1]),
         )  # validates fx, fy first: an all-zero K (uncalibrated camera) is reported as such
         if k[1, 0] != 0.0 or not np.allclose(k[2], [0.0, 0.0, 1.0]):
             raise ValueError(f"K must have K[1,0] = 0 and last row [0, 0, 1], got {k.tolist()}")
         return cam
 
     @classmethod
-    def from_camera_info(cls, k: Sequence[float], width: int, height: int) -> "CameraModel":
-        """Build from ``sensor_msgs/CameraInfo`` fields: ``k`` (9,) row-major, ``width``, ``height``."""
+    def from_camera_info(cls, k: Sequence[float], width: int, height: int) -> CameraModel:
+        """From ``sensor_msgs/CameraInfo`` fields ``k`` (9,) row-major, ``width``, ``height``."""
         flat = np.asarray(k, dtype=np.float64).reshape(-1)
         if flat.shape != (9,):
             raise ValueError(f"CameraInfo k must have 9 values, got {flat.shape[0]}")
         return cls.from_matrix(flat.reshape(3, 3), int(width), int(height))
 
     @classmethod
-    def from_msg(cls, msg: Any) -> "CameraModel":
+    def from_msg(cls, msg: Any) -> CameraModel:
         """Build from any object with ``k``, ``width``, ``height`` attributes (a CameraInfo)."""
         try:
             k, width, height = msg.k, msg.width, msg.height
         except AttributeError as e:
-            raise TypeError(f"expected a CameraInfo-like object with k/width/height, got {type(msg).__name__}") from e
+            raise TypeError(
+                f"expected a CameraInfo-like object with k/width/height, got {type(msg).__name__}"
+            ) from e
         return cls.from_camera_info(k, width, height)
 
     # ------------------------------------------------------------------ properties
@@ -105,7 +115,8 @@ class CameraModel:
     def K(self) -> np.ndarray:
         """(3, 3) float64 intrinsic matrix."""
         return np.array(
-            [[self.fx, self.skew, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]], dtype=np.float64
+            [[self.fx, self.skew, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]],
+            dtype=np.float64,
         )
 
     @property
@@ -162,7 +173,7 @@ class CameraModel:
         return np.concatenate([xy * z[..., None], z[..., None]], axis=-1)
 
     def normalized_grid(self) -> tuple[np.ndarray, np.ndarray]:
-        """Normalised coordinates of every pixel centre: two (H, W) float64 arrays ``x/z``, ``y/z``."""
+        """Normalised coordinates of all pixel centres: two (H, W) float64, ``x/z`` and ``y/z``."""
         v, u = np.mgrid[0 : self.height, 0 : self.width].astype(np.float64)
         yn = (v - self.cy) / self.fy
         xn = (u - self.cx - self.skew * yn) / self.fx
@@ -177,7 +188,7 @@ class CameraModel:
         return np.stack([xn * d, yn * d, d], axis=-1)
 
     # ------------------------------------------------------------------ resolution
-    def scaled(self, width: int, height: int) -> "CameraModel":
+    def scaled(self, width: int, height: int) -> CameraModel:
         """Intrinsics of the same camera after resizing the image to ``width`` x ``height``.
 
         Uses the exact pixel-area mapping of ``cv2.resize``: ``u' + 0.5 = s (u + 0.5)``,
@@ -189,12 +200,16 @@ class CameraModel:
             raise ValueError(f"height must be a positive integer, got {height!r}")
         sx, sy = width / self.width, height / self.height
         return CameraModel(
-            fx=self.fx * sx, fy=self.fy * sy,
-            cx=sx * (self.cx + 0.5) - 0.5, cy=sy * (self.cy + 0.5) - 0.5,
-            width=int(width), height=int(height), skew=self.skew * sx,
+            fx=self.fx * sx,
+            fy=self.fy * sy,
+            cx=sx * (self.cx + 0.5) - 0.5,
+            cy=sy * (self.cy + 0.5) - 0.5,
+            width=int(width),
+            height=int(height),
+            skew=self.skew * sx,
         )
 
-    def box_to(self, boxes: Any, other: "CameraModel") -> np.ndarray:
+    def box_to(self, boxes: Any, other: CameraModel) -> np.ndarray:
         """Map continuous xyxy boxes from this image to ``other``'s pixels.
 
         Assumes the two images share one optical frame and differ only by intrinsics and
@@ -208,8 +223,8 @@ class CameraModel:
             (N, 4) float64 boxes in ``other``'s pixels.
         """
         b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-        corners = np.stack(
-            [b[:, [0, 1]], b[:, [2, 1]], b[:, [0, 3]], b[:, [2, 3]]], axis=1
-        ) - 0.5  # (N, 4, 2) pixel-centre coordinates
+        corners = (
+            np.stack([b[:, [0, 1]], b[:, [2, 1]], b[:, [0, 3]], b[:, [2, 3]]], axis=1) - 0.5
+        )  # (N, 4, 2) pixel-centre coordinates
         mapped = other.normalized_to_pixel(self.pixel_to_normalized(corners)) + 0.5  # (N, 4, 2)
         return np.concatenate([mapped.min(axis=1), mapped.max(axis=1)], axis=1)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, TypeVar
+from typing import Any, TypeVar
 
 __all__ = ["LiftConfig", "RelationConfig", "CENTER_MODES"]
 
 _C = TypeVar("_C", bound="_DictConfig")
 
-#: Ways to place the centre of an object whose front surface only is seen (``LiftConfig.center_mode``).
+#: Ways to place the centre of an object seen from the front only (``LiftConfig.center_mode``).
 CENTER_MODES = ("surface", "half_xy", "half_max_xy")
 
 
@@ -26,11 +27,15 @@ class _DictConfig:
     @classmethod
     def from_dict(cls: type[_C], data: Mapping[str, Any]) -> _C:
         if not isinstance(data, Mapping):
-            raise TypeError(f"{cls.__name__}.from_dict expects a mapping, got {type(data).__name__}")
+            raise TypeError(
+                f"{cls.__name__}.from_dict expects a mapping, got {type(data).__name__}"
+            )
         known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"unknown {cls.__name__} keys {unknown}; known keys are {sorted(known)}")
+            raise ValueError(
+                f"unknown {cls.__name__} keys {unknown}; known keys are {sorted(known)}"
+            )
         return cls(**dict(data))
 
     def to_dict(self) -> dict[str, Any]:
@@ -42,7 +47,9 @@ def _positive(obj: object, name: str, allow_zero: bool = False) -> None:
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if not ok or value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{type(obj).__name__}.{name} must be a finite number {bound}, got {value!r}")
+        raise ValueError(
+            f"{type(obj).__name__}.{name} must be a finite number {bound}, got {value!r}"
+        )
 
 
 @dataclass
@@ -50,64 +57,97 @@ class LiftConfig(_DictConfig):
     """How 2-D boxes are lifted to 3-D objects (:func:`fo1_ros.geometry.lift_boxes`)."""
 
     # --- depth validity
-    min_depth_m: float = 0.1  # nearer readings are invalid (most RGB-D sensors' minimum range)
-    max_depth_m: float = 10.0  # farther readings are invalid (noise grows with z^2)
+    # nearer readings are invalid (most RGB-D sensors' minimum range)
+    min_depth_m: float = 0.1
+    # farther readings are invalid (noise grows with z^2)
+    max_depth_m: float = 10.0
 
     # --- sampling the box
-    central_fraction: float = 0.5  # side fraction of the box, about its centre, that votes for the object's depth
-    max_samples_per_box: int = 4096  # larger boxes are read on a regular pixel grid of about this many samples
+    # side fraction of the box, about its centre, that votes for the object's depth
+    central_fraction: float = 0.5
+    # larger boxes are read on a regular pixel grid of about this many samples
+    max_samples_per_box: int = 4096
 
     # --- choosing the object's depth cluster
-    bin_width_m: float = 0.01  # depth histogram bin; ~2x the sensor noise at 1.5 m works best
-    valley_ratio: float = 0.5  # two histogram peaks are separate modes when the valley between them is <= ratio x the lower peak
-    center_sigma: float = 0.25  # central votes are weighted by a Gaussian of this std (fraction of box width/height)
-    min_mode_fraction: float = 0.2  # a mode is "substantial" with >= this fraction of the central pixels; the nearest such mode wins
-    max_extent_factor: float = 1.5  # the chosen mode is cut to +/- factor x the larger x/y size the 2-D box implies
-    depth_margin_factor: float = 0.5  # box pixels join within +/- factor x the smaller x/y size of the central cluster's depths
-    plane_tolerance_m: float = 0.008  # remove a background plane (table) ringing the object: inlier distance at <= 1 m, x z^2 beyond; 0 = off
-    min_points: int = 20  # fewer cluster points -> has_3d False
+    # depth histogram bin; ~2x the sensor noise at 1.5 m
+    bin_width_m: float = 0.01
+    # two histogram peaks are separate modes when the valley between is <= ratio x the lower
+    valley_ratio: float = 0.5
+    # central votes are weighted by a Gaussian of this std (fraction of box width / height)
+    center_sigma: float = 0.25
+    # a mode is "substantial" with >= this fraction of the central votes; the nearest one wins
+    min_mode_fraction: float = 0.2
+    # the chosen mode is cut to +/- factor x the larger x/y size the 2-D box implies
+    max_extent_factor: float = 1.5
+    # box pixels join within +/- factor x the smaller x/y size of the central cluster's depths
+    depth_margin_factor: float = 0.5
+    # remove a background plane (table) ringing the object: inlier distance up to 1 m,
+    # x z^2 beyond; 0 = off
+    plane_tolerance_m: float = 0.008
+    # fewer cluster points -> has_3d False
+    min_points: int = 20
 
     # --- centre and extent
-    percentile: float = 2.0  # extent = [p, 100 - p] percentiles of the cluster points (robust to stray pixels)
-    center_mode: str = "half_max_xy"  # see CENTER_MODES and fo1_ros.geometry.lifting module doc
+    # extent = [p, 100 - p] percentiles of the cluster points (robust to stray pixels)
+    percentile: float = 2.0
+    # see CENTER_MODES and the fo1_ros.geometry.lifting module doc (measured comparison)
+    center_mode: str = "half_max_xy"
 
     # --- optional open3d refinement (imported lazily; without open3d the numpy path runs)
-    use_open3d: bool = False  # statistical outlier removal on the cluster points before the extent
-    outlier_neighbors: int = 20  # open3d remove_statistical_outlier nb_neighbors
-    outlier_std_ratio: float = 2.0  # open3d remove_statistical_outlier std_ratio
-    oriented_box: bool = False  # also fit an open3d oriented box to the visible points (Object3D.oriented_box)
+    # statistical outlier removal on the cluster points before the extent
+    use_open3d: bool = False
+    # open3d remove_statistical_outlier nb_neighbors / std_ratio
+    outlier_neighbors: int = 20
+    outlier_std_ratio: float = 2.0
+    # also fit an open3d oriented box to the visible points (Object3D.oriented_box)
+    oriented_box: bool = False
 
     # --- output
-    keep_points: bool = False  # keep each object's (M, 3) cluster points in Object3D.points
+    # keep each object's (M, 3) cluster points in Object3D.points
+    keep_points: bool = False
 
     def __post_init__(self) -> None:
         _positive(self, "min_depth_m", allow_zero=True)
         if not (isinstance(self.max_depth_m, (int, float)) and self.max_depth_m > self.min_depth_m):
             raise ValueError(
-                f"LiftConfig.max_depth_m must be > min_depth_m ({self.min_depth_m!r}), got {self.max_depth_m!r}"
+                f"LiftConfig.max_depth_m must be > min_depth_m ({self.min_depth_m!r}), "
+                f"got {self.max_depth_m!r}"
             )
-        if not (isinstance(self.central_fraction, (int, float)) and 0.0 < self.central_fraction <= 1.0):
-            raise ValueError(f"LiftConfig.central_fraction must be in (0, 1], got {self.central_fraction!r}")
+        if not (
+            isinstance(self.central_fraction, (int, float)) and 0.0 < self.central_fraction <= 1.0
+        ):
+            raise ValueError(
+                f"LiftConfig.central_fraction must be in (0, 1], got {self.central_fraction!r}"
+            )
         for name in ("max_samples_per_box", "min_points", "outlier_neighbors"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"LiftConfig.{name} must be a positive integer, got {value!r}")
         if self.min_points > self.max_samples_per_box:
             raise ValueError(
-                f"LiftConfig.min_points ({self.min_points}) must be <= max_samples_per_box ({self.max_samples_per_box})"
+                f"LiftConfig.min_points ({self.min_points}) must be <= "
+                f"max_samples_per_box ({self.max_samples_per_box})"
             )
         for name in ("bin_width_m", "max_extent_factor", "outlier_std_ratio", "center_sigma"):
             _positive(self, name)
         _positive(self, "depth_margin_factor", allow_zero=True)
         _positive(self, "plane_tolerance_m", allow_zero=True)
         if not (isinstance(self.valley_ratio, (int, float)) and 0.0 <= self.valley_ratio < 1.0):
-            raise ValueError(f"LiftConfig.valley_ratio must be in [0, 1), got {self.valley_ratio!r}")
-        if not (isinstance(self.min_mode_fraction, (int, float)) and 0.0 < self.min_mode_fraction <= 1.0):
-            raise ValueError(f"LiftConfig.min_mode_fraction must be in (0, 1], got {self.min_mode_fraction!r}")
+            raise ValueError(
+                f"LiftConfig.valley_ratio must be in [0, 1), got {self.valley_ratio!r}"
+            )
+        if not (
+            isinstance(self.min_mode_fraction, (int, float)) and 0.0 < self.min_mode_fraction <= 1.0
+        ):
+            raise ValueError(
+                f"LiftConfig.min_mode_fraction must be in (0, 1], got {self.min_mode_fraction!r}"
+            )
         if not (isinstance(self.percentile, (int, float)) and 0.0 <= self.percentile < 50.0):
             raise ValueError(f"LiftConfig.percentile must be in [0, 50), got {self.percentile!r}")
         if self.center_mode not in CENTER_MODES:
-            raise ValueError(f"LiftConfig.center_mode must be one of {CENTER_MODES}, got {self.center_mode!r}")
+            raise ValueError(
+                f"LiftConfig.center_mode must be one of {CENTER_MODES}, got {self.center_mode!r}"
+            )
         for name in ("use_open3d", "oriented_box", "keep_points"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"LiftConfig.{name} must be a bool, got {getattr(self, name)!r}")
@@ -117,10 +157,14 @@ class LiftConfig(_DictConfig):
 class RelationConfig(_DictConfig):
     """Thresholds of the spatial relations (:mod:`fo1_ros.geometry.relations`)."""
 
-    margin_m: float = 0.03  # a directional relation needs the centres to differ by more than this along its axis
-    slight_ratio: float = 0.5  # in sentences, an offset below ratio x the largest one is called "slightly"
+    # a directional relation needs the centres to differ by more than this along its axis
+    margin_m: float = 0.03
+    # in sentences, an offset below ratio x the largest one is called "slightly"
+    slight_ratio: float = 0.5
 
     def __post_init__(self) -> None:
         _positive(self, "margin_m", allow_zero=True)
         if not (isinstance(self.slight_ratio, (int, float)) and 0.0 <= self.slight_ratio <= 1.0):
-            raise ValueError(f"RelationConfig.slight_ratio must be in [0, 1], got {self.slight_ratio!r}")
+            raise ValueError(
+                f"RelationConfig.slight_ratio must be in [0, 1], got {self.slight_ratio!r}"
+            )

@@ -30,7 +30,9 @@ def _check_range(min_depth_m: float, max_depth_m: float) -> None:
     if not (math.isfinite(min_depth_m) and min_depth_m >= 0.0):
         raise ValueError(f"min_depth_m must be finite and >= 0, got {min_depth_m!r}")
     if not (max_depth_m > min_depth_m):  # inf is allowed for max
-        raise ValueError(f"max_depth_m must be > min_depth_m ({min_depth_m!r}), got {max_depth_m!r}")
+        raise ValueError(
+            f"max_depth_m must be > min_depth_m ({min_depth_m!r}), got {max_depth_m!r}"
+        )
 
 
 def decode_depth(
@@ -80,12 +82,14 @@ def encode_depth(depth_m: Any, encoding: str) -> np.ndarray:
 
     Args:
         depth_m: (H, W) float depth in metres, NaN/<=0 = invalid.
-        encoding: ``'16UC1'`` (rounded to whole mm, 0 = invalid, clipped to 65.535 m) or ``'32FC1'``.
+        encoding: ``'16UC1'`` (whole mm, 0 = invalid, clipped to 65.535 m) or ``'32FC1'``.
     Returns:
         (H, W) uint16 or float32 array.
     """
     if encoding not in DEPTH_ENCODINGS:
-        raise ValueError(f"unsupported depth encoding {encoding!r}; expected one of {sorted(DEPTH_ENCODINGS)}")
+        raise ValueError(
+            f"unsupported depth encoding {encoding!r}; expected one of {sorted(DEPTH_ENCODINGS)}"
+        )
     d = np.asarray(depth_m, dtype=np.float64)
     valid = np.isfinite(d) & (d > 0)
     if encoding == "32FC1":

@@ -61,8 +61,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -117,8 +118,8 @@ class Object3D:
     depth_m: float = math.nan
     valid_fraction: float = 0.0
     label: str = ""
-    oriented_box: Optional[OrientedBox] = None
-    points: Optional[np.ndarray] = None
+    oriented_box: OrientedBox | None = None
+    points: np.ndarray | None = None
 
     @property
     def name(self) -> str:
@@ -141,7 +142,9 @@ def _open3d() -> Any:
 
             _O3D = open3d
         except Exception as e:  # ImportError, or OSError for a missing shared library (libusb)
-            logger.warning("open3d is not usable (%s: %s); using the numpy path only", type(e).__name__, e)
+            logger.warning(
+                "open3d is not usable (%s: %s); using the numpy path only", type(e).__name__, e
+            )
             _O3D = None
     return _O3D
 
@@ -155,16 +158,20 @@ def _o3d_filter(points: np.ndarray, cfg: LiftConfig) -> np.ndarray:
     """(M, 3) points -> (M,) bool inliers of open3d's statistical outlier removal."""
     o3d = _open3d()
     pcd = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(points))
-    _, kept = pcd.remove_statistical_outlier(nb_neighbors=cfg.outlier_neighbors, std_ratio=cfg.outlier_std_ratio)
+    _, kept = pcd.remove_statistical_outlier(
+        nb_neighbors=cfg.outlier_neighbors, std_ratio=cfg.outlier_std_ratio
+    )
     mask = np.zeros(len(points), dtype=bool)
     mask[np.asarray(kept, dtype=np.int64)] = True
     return mask
 
 
-def _o3d_oriented_box(points: np.ndarray) -> Optional[OrientedBox]:
+def _o3d_oriented_box(points: np.ndarray) -> OrientedBox | None:
     o3d = _open3d()
     try:
-        obb = o3d.geometry.OrientedBoundingBox.create_from_points(o3d.utility.Vector3dVector(points))
+        obb = o3d.geometry.OrientedBoundingBox.create_from_points(
+            o3d.utility.Vector3dVector(points)
+        )
     except RuntimeError as e:  # degenerate (e.g. coplanar) point sets
         logger.debug("open3d oriented box failed: %s", e)
         return None
@@ -190,8 +197,10 @@ def _split_modes(counts: np.ndarray, valley_ratio: float) -> list[tuple[int, int
     filled = counts > 0  # (B,)
     bridged = filled.copy()
     bridged[1:-1] |= filled[:-2] & filled[2:]  # bridge one-bin gaps
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], bridged.astype(np.int8), [0]])))  # run starts/stops
-    segments = list(zip(edges[0::2].tolist(), edges[1::2].tolist()))
+    edges = np.flatnonzero(
+        np.diff(np.concatenate([[0], bridged.astype(np.int8), [0]]))
+    )  # run starts/stops
+    segments = list(zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True))
 
     smooth = np.convolve(counts.astype(np.float64), [0.25, 0.5, 0.25], mode="same")  # (B,)
     modes: list[tuple[int, int]] = []
@@ -216,7 +225,6 @@ def _split_modes(counts: np.ndarray, valley_ratio: float) -> list[tuple[int, int
                 cur = nxt
         modes.append((s0 + cut_start, s1))
     return modes
-
 
 
 # ---------------------------------------------------------------------------- support plane
@@ -287,7 +295,7 @@ def _support_plane(
 
 # ---------------------------------------------------------------------------- one box
 def _pixel_range(lo: float, hi: float, n: int) -> tuple[int, int]:
-    """Pixels whose centres ``k + 0.5`` lie in ``[lo, hi)``, clipped to ``[0, n)``; at least one if inside."""
+    """Pixels with centres ``k + 0.5`` in ``[lo, hi)``, clipped to ``[0, n)``; >= 1 if inside."""
     a = max(0, math.ceil(lo - 0.5))
     b = min(n, math.ceil(hi - 0.5))
     if b <= a:
@@ -338,7 +346,9 @@ def _lift_one(
     in_c = np.abs(cols + 0.5 - bx) <= f * bw  # (w,)
     central_region = in_r[:, None] & in_c[None, :]  # (h, w)
     central = valid & central_region
-    if central.sum() < cfg.min_points:  # tiny box or a hole in the middle (a mug from above): whole box votes
+    if (
+        central.sum() < cfg.min_points
+    ):  # tiny box or a hole in the middle (a mug from above): whole box votes
         central = valid
 
     # modes of the central part's depth histogram; the nearest substantial one is the object.
@@ -404,11 +414,23 @@ def _lift_one(
     center = np.array([xn_c * z_c, yn_c * z_c, z_c], dtype=np.float64)
     size = np.array([size_x, size_y, size_z], dtype=np.float64)
 
-    obb = _o3d_oriented_box(pts) if cfg.oriented_box and _open3d() is not None and len(pts) >= 4 else None
+    obb = (
+        _o3d_oriented_box(pts)
+        if cfg.oriented_box and _open3d() is not None and len(pts) >= 4
+        else None
+    )
     return Object3D(
-        index=index, box=box, has_3d=True, reason="", center=center, size=size,
-        n_points=int(len(z)), depth_m=float(np.median(z)), valid_fraction=valid_fraction,
-        oriented_box=obb, points=pts if cfg.keep_points else None,
+        index=index,
+        box=box,
+        has_3d=True,
+        reason="",
+        center=center,
+        size=size,
+        n_points=int(len(z)),
+        depth_m=float(np.median(z)),
+        valid_fraction=valid_fraction,
+        oriented_box=obb,
+        points=pts if cfg.keep_points else None,
     )
 
 
@@ -419,9 +441,9 @@ def lift_boxes(
     camera: CameraModel,
     *,
     encoding: str = "32FC1",
-    depth_camera: Optional[CameraModel] = None,
-    labels: Optional[Sequence[str]] = None,
-    config: Optional[LiftConfig] = None,
+    depth_camera: CameraModel | None = None,
+    labels: Sequence[str] | None = None,
+    config: LiftConfig | None = None,
 ) -> list[Object3D]:
     """Lift 2-D boxes to 3-D objects in the camera optical frame.
 

@@ -32,8 +32,9 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence, Union
+from typing import Union
 
 import numpy as np
 
@@ -70,10 +71,14 @@ DIRECTIONAL_RELATIONS: dict[str, tuple[int, int]] = {
 RELATIONS = ("nearest", "farthest", "within", *DIRECTIONAL_RELATIONS, "describe")
 
 # phrases for describe(): axis -> (phrase for a negative offset, for a positive offset)
-_PHRASES = {0: ("to the left of", "to the right of"), 1: ("above", "below"), 2: ("in front of", "behind")}
+_PHRASES = {
+    0: ("to the left of", "to the right of"),
+    1: ("above", "below"),
+    2: ("in front of", "behind"),
+}
 _WORDS = {k: k.replace("_", " ") for k in DIRECTIONAL_RELATIONS}
 
-Reference = Union[None, str, int, Object3D, Sequence[float], np.ndarray]
+Reference = Union[None, str, int, Object3D, Sequence[float], np.ndarray]  # noqa: UP007 (runtime alias)
 
 
 class SpatialQueryError(ValueError):
@@ -142,27 +147,34 @@ def _join(parts: list[str]) -> str:
 _REGION_RE = re.compile(r"^\s*(?:region\s*)?(\d+)\s*$", re.IGNORECASE)
 
 
-def _find(objects: Sequence[Object3D], key: Union[str, int]) -> Object3D:
+def _find(objects: Sequence[Object3D], key: str | int) -> Object3D:
     """Object by index (int, '3', 'region 3') or by label (exactly one must match)."""
     if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
         found = [o for o in objects if o.index == int(key)]
         if not found:
-            raise SpatialQueryError(f"no object with index {int(key)} (indices: {[o.index for o in objects]})")
+            raise SpatialQueryError(
+                f"no object with index {int(key)} (indices: {[o.index for o in objects]})"
+            )
         return found[0]
     m = _REGION_RE.match(key)
     if m:
         return _find(objects, int(m.group(1)))
     found = [o for o in objects if o.label.strip().lower() == key.strip().lower()]
     if not found:
-        raise SpatialQueryError(f"no object labelled {key!r} (labels: {sorted({o.label for o in objects})})")
+        raise SpatialQueryError(
+            f"no object labelled {key!r} (labels: {sorted({o.label for o in objects})})"
+        )
     if len(found) > 1:
         raise SpatialQueryError(
-            f"label {key!r} is ambiguous: regions {[o.index for o in found]}; name one as 'region N'"
+            f"label {key!r} is ambiguous: regions {[o.index for o in found]}; "
+            "name one as 'region N'"
         )
     return found[0]
 
 
-def _resolve(objects: Sequence[Object3D], ref: Reference) -> tuple[np.ndarray, str, Optional[Object3D]]:
+def _resolve(
+    objects: Sequence[Object3D], ref: Reference
+) -> tuple[np.ndarray, str, Object3D | None]:
     """Reference -> ((3,) point, name in sentences, the object or None)."""
     if ref is None or (isinstance(ref, str) and not ref.strip()):
         return np.zeros(3), "the camera", None
@@ -170,16 +182,20 @@ def _resolve(objects: Sequence[Object3D], ref: Reference) -> tuple[np.ndarray, s
         ref = _find(objects, ref)
     if isinstance(ref, Object3D):
         if not ref.has_3d:
-            raise SpatialQueryError(f"reference {_name(ref, objects)} has no 3-D position: {ref.reason}")
+            raise SpatialQueryError(
+                f"reference {_name(ref, objects)} has no 3-D position: {ref.reason}"
+            )
         return np.asarray(ref.center, dtype=np.float64), _name(ref, objects), ref
     p = np.asarray(ref, dtype=np.float64)
     if p.shape != (3,) or not np.all(np.isfinite(p)):
-        raise SpatialQueryError(f"a reference point must be 3 finite numbers (x, y, z), got {ref!r}")
+        raise SpatialQueryError(
+            f"a reference point must be 3 finite numbers (x, y, z), got {ref!r}"
+        )
     return p, f"the point ({p[0]:.2f}, {p[1]:.2f}, {p[2]:.2f}) m", None
 
 
 def _candidates(
-    objects: Sequence[Object3D], label: Optional[str], ref_obj: Optional[Object3D]
+    objects: Sequence[Object3D], label: str | None, ref_obj: Object3D | None
 ) -> tuple[list[Object3D], tuple[Excluded, ...]]:
     """Objects with 3-D (optionally with ``label``), minus the reference; plus the excluded."""
     want = label.strip().lower() if label and label.strip() else None
@@ -202,10 +218,13 @@ def _matches(cands: list[Object3D], point: np.ndarray) -> list[SpatialMatch]:
     centers = np.stack([np.asarray(o.center, dtype=np.float64) for o in cands])  # (N, 3)
     offsets = centers - point  # (N, 3)
     dist = np.linalg.norm(offsets, axis=1)  # (N,)
-    return [SpatialMatch(o.index, o.label, float(d), off) for o, d, off in zip(cands, dist, offsets)]
+    return [
+        SpatialMatch(o.index, o.label, float(d), off)
+        for o, d, off in zip(cands, dist, offsets, strict=True)
+    ]
 
 
-def _what(label: Optional[str]) -> str:
+def _what(label: str | None) -> str:
     return f"{label.strip()}" if label and label.strip() else "object"
 
 
@@ -223,16 +242,24 @@ def _listing(ms: Sequence[SpatialMatch], objects: Sequence[Object3D]) -> str:
 
 # ---------------------------------------------------------------------------- queries
 def nearest(
-    objects: Sequence[Object3D], reference: Reference = None, *, k: Optional[int] = 1, label: Optional[str] = None
+    objects: Sequence[Object3D],
+    reference: Reference = None,
+    *,
+    k: int | None = 1,
+    label: str | None = None,
 ) -> SpatialResult:
-    """The ``k`` objects (all if None) closest to ``reference`` (camera when None), nearest first."""
+    """The ``k`` objects (all if None) nearest ``reference`` (the camera if None), nearest first."""
     return _rank(objects, reference, k, label, farthest=False)
 
 
 def farthest(
-    objects: Sequence[Object3D], reference: Reference = None, *, k: Optional[int] = 1, label: Optional[str] = None
+    objects: Sequence[Object3D],
+    reference: Reference = None,
+    *,
+    k: int | None = 1,
+    label: str | None = None,
 ) -> SpatialResult:
-    """The ``k`` objects (all if None) farthest from ``reference`` (camera when None), farthest first."""
+    """The ``k`` objects (all if None) farthest from ``reference`` (the camera if None)."""
     return _rank(objects, reference, k, label, farthest=True)
 
 
@@ -249,24 +276,38 @@ def _rank(objects, reference, k, label, farthest: bool) -> SpatialResult:
         best = ms[0]
         by_index = {o.index: o for o in objects}
         answer = (
-            f"{_name(by_index[best.index], objects)} is the {relation} {_what(label)} to {ref_name}, "
+            f"{_name(by_index[best.index], objects)} is the {relation} {_what(label)} "
+            f"to {ref_name}, "
             f"{best.distance_m:.2f} m away"
         )
     return SpatialResult(relation, ref_name, tuple(ms), answer + _excluded_note(excluded), excluded)
 
 
 def within(
-    objects: Sequence[Object3D], radius_m: float, reference: Reference = None, *, label: Optional[str] = None
+    objects: Sequence[Object3D],
+    radius_m: float,
+    reference: Reference = None,
+    *,
+    label: str | None = None,
 ) -> SpatialResult:
     """Objects whose centres are within ``radius_m`` of the reference's, nearest first."""
-    if isinstance(radius_m, bool) or not isinstance(radius_m, (int, float)) or not math.isfinite(radius_m) or radius_m <= 0:
+    if (
+        isinstance(radius_m, bool)
+        or not isinstance(radius_m, (int, float))
+        or not math.isfinite(radius_m)
+        or radius_m <= 0
+    ):
         raise SpatialQueryError(f"radius_m must be a finite number > 0, got {radius_m!r}")
     point, ref_name, ref_obj = _resolve(objects, reference)
     cands, excluded = _candidates(objects, label, ref_obj)
-    ms = sorted((m for m in _matches(cands, point) if m.distance_m <= radius_m), key=lambda m: m.distance_m)
+    ms = sorted(
+        (m for m in _matches(cands, point) if m.distance_m <= radius_m), key=lambda m: m.distance_m
+    )
     what = _what(label)
     if ms:
-        answer = f"{len(ms)} {what}{'s' if len(ms) > 1 else ''} within {radius_m:.2f} m of {ref_name}: {_listing(ms, objects)}"
+        plural = "s" if len(ms) > 1 else ""
+        answer = f"{len(ms)} {what}{plural} within {radius_m:.2f} m of {ref_name}: "
+        answer += _listing(ms, objects)
     else:
         answer = f"no {what} is within {radius_m:.2f} m of {ref_name}"
     return SpatialResult("within", ref_name, tuple(ms), answer + _excluded_note(excluded), excluded)
@@ -277,8 +318,8 @@ def directional(
     relation: str,
     reference: Reference,
     *,
-    label: Optional[str] = None,
-    config: Optional[RelationConfig] = None,
+    label: str | None = None,
+    config: RelationConfig | None = None,
 ) -> SpatialResult:
     """Objects in direction ``relation`` (see the module table) of ``reference``, nearest first.
 
@@ -289,13 +330,17 @@ def directional(
             sense only for ``behind``/``in_front_of`` and is allowed.
     """
     if relation not in DIRECTIONAL_RELATIONS:
-        raise SpatialQueryError(f"unknown directional relation {relation!r}; expected one of {list(DIRECTIONAL_RELATIONS)}")
+        raise SpatialQueryError(
+            f"unknown directional relation {relation!r}; "
+            f"expected one of {list(DIRECTIONAL_RELATIONS)}"
+        )
     cfg = config or RelationConfig()
     axis, sign = DIRECTIONAL_RELATIONS[relation]
     point, ref_name, ref_obj = _resolve(objects, reference)
     cands, excluded = _candidates(objects, label, ref_obj)
     ms = sorted(
-        (m for m in _matches(cands, point) if sign * m.offset[axis] > cfg.margin_m), key=lambda m: m.distance_m
+        (m for m in _matches(cands, point) if sign * m.offset[axis] > cfg.margin_m),
+        key=lambda m: m.distance_m,
     )
     what, word = _what(label), _WORDS[relation]
     if ms:
@@ -306,7 +351,9 @@ def directional(
     return SpatialResult(relation, ref_name, tuple(ms), answer + _excluded_note(excluded), excluded)
 
 
-def _pair(objects: Sequence[Object3D], a: Union[Object3D, str, int], b: Union[Object3D, str, int]) -> tuple[Object3D, Object3D]:
+def _pair(
+    objects: Sequence[Object3D], a: Object3D | str | int, b: Object3D | str | int
+) -> tuple[Object3D, Object3D]:
     oa = a if isinstance(a, Object3D) else _find(objects, a)
     ob = b if isinstance(b, Object3D) else _find(objects, b)
     for o in (oa, ob):
@@ -322,10 +369,10 @@ def distance(a: Object3D, b: Object3D) -> float:
 
 
 def describe(
-    a: Union[Object3D, str, int],
-    b: Union[Object3D, str, int],
+    a: Object3D | str | int,
+    b: Object3D | str | int,
     objects: Sequence[Object3D] = (),
-    config: Optional[RelationConfig] = None,
+    config: RelationConfig | None = None,
 ) -> str:
     """One sentence placing ``a`` relative to ``b`` in the camera frame.
 
@@ -362,7 +409,7 @@ def query(
     subject: str = "",
     reference: str = "",
     radius_m: float = 0.0,
-    config: Optional[RelationConfig] = None,
+    config: RelationConfig | None = None,
 ) -> SpatialResult:
     """One entry point mirroring ``srv/SpatialQuery.srv``.
 
@@ -390,7 +437,10 @@ def query(
         oa, ob = _pair(objects, subject, reference)
         sentence = describe(oa, ob, objects, config)
         match = SpatialMatch(
-            oa.index, oa.label, distance(oa, ob), np.asarray(oa.center, dtype=np.float64) - np.asarray(ob.center)
+            oa.index,
+            oa.label,
+            distance(oa, ob),
+            np.asarray(oa.center, dtype=np.float64) - np.asarray(ob.center),
         )
         return SpatialResult("describe", _name(ob, objects), (match,), sentence)
     raise SpatialQueryError(f"unknown relation {relation!r}; expected one of {list(RELATIONS)}")

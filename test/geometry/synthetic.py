@@ -32,15 +32,17 @@ class Solid:
     label: str = ""
 
     @staticmethod
-    def sphere(x: float, y: float, r: float, label: str = "", z: float | None = None) -> "Solid":
+    def sphere(x: float, y: float, r: float, label: str = "", z: float | None = None) -> Solid:
         return Solid("sphere", (x, y, r if z is None else z), (r,), label=label)
 
     @staticmethod
-    def cuboid(x: float, y: float, sx: float, sy: float, sz: float, yaw_deg: float = 0.0, label: str = "") -> "Solid":
+    def cuboid(
+        x: float, y: float, sx: float, sy: float, sz: float, yaw_deg: float = 0.0, label: str = ""
+    ) -> Solid:
         return Solid("cuboid", (x, y, sz / 2), (sx, sy, sz), yaw_deg, label)
 
     @staticmethod
-    def cylinder(x: float, y: float, r: float, h: float, label: str = "") -> "Solid":
+    def cylinder(x: float, y: float, r: float, h: float, label: str = "") -> Solid:
         return Solid("cylinder", (x, y, h / 2), (r, h), label=label)
 
 
@@ -59,7 +61,14 @@ class Scene:
 
 def default_camera(width: int = 640, height: int = 480) -> CameraModel:
     s = width / 640.0
-    return CameraModel(fx=525.0 * s, fy=525.0 * s, cx=s * 320.0 - 0.5, cy=s * 240.0 - 0.5, width=width, height=height)
+    return CameraModel(
+        fx=525.0 * s,
+        fy=525.0 * s,
+        cx=s * 320.0 - 0.5,
+        cy=s * 240.0 - 0.5,
+        width=width,
+        height=height,
+    )
 
 
 def camera_pose(height: float, pitch_deg: float) -> tuple[np.ndarray, np.ndarray]:
@@ -158,7 +167,10 @@ def render(
 
 
 def add_noise(
-    depth: np.ndarray, rng: np.random.Generator, sigma0: float = 0.001, sigma2: float = 0.0025,
+    depth: np.ndarray,
+    rng: np.random.Generator,
+    sigma0: float = 0.001,
+    sigma2: float = 0.0025,
     dropout: float = 0.0,
 ) -> np.ndarray:
     """Axial noise ``sigma0 + sigma2 z^2`` (structured-light-like) and random NaN dropout."""
@@ -191,7 +203,9 @@ def random_solids(rng: np.random.Generator, n: int, spacing: float = 0.16) -> li
         if kind == "sphere":
             out.append(Solid.sphere(x, y, rng.uniform(0.03, 0.06)))
         elif kind == "cuboid":
-            out.append(Solid.cuboid(x, y, *rng.uniform(0.04, 0.1, size=3), yaw_deg=rng.uniform(0, 90)))
+            out.append(
+                Solid.cuboid(x, y, *rng.uniform(0.04, 0.1, size=3), yaw_deg=rng.uniform(0, 90))
+            )
         else:
             out.append(Solid.cylinder(x, y, rng.uniform(0.025, 0.05), rng.uniform(0.06, 0.14)))
     return out

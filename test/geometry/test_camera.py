@@ -98,9 +98,13 @@ def test_scaled_follows_the_pixel_area_mapping():
 
 def test_box_to_maps_boxes_between_intrinsics():
     cam = CameraModel.from_matrix(K, 640, 480)
-    np.testing.assert_allclose(cam.box_to([[10, 20, 110, 220]], cam), [[10, 20, 110, 220]], atol=1e-9)
+    np.testing.assert_allclose(
+        cam.box_to([[10, 20, 110, 220]], cam), [[10, 20, 110, 220]], atol=1e-9
+    )
     half = cam.scaled(320, 240)
-    np.testing.assert_allclose(cam.box_to([[10, 20, 110, 220]], half), [[5, 10, 55, 110]], atol=1e-9)
+    np.testing.assert_allclose(
+        cam.box_to([[10, 20, 110, 220]], half), [[5, 10, 55, 110]], atol=1e-9
+    )
     # a different camera: the box still covers the same rays
     other = CameraModel(fx=400.0, fy=400.0, cx=150.0, cy=100.0, width=300, height=200)
     box = np.array([[100.0, 50.0, 300.0, 250.0]])

@@ -49,7 +49,12 @@ def noisy(scene):
 
 
 def _errors(objs, centers):
-    return np.array([np.linalg.norm(o.center - c) if o.has_3d else np.inf for o, c in zip(objs, centers)])
+    return np.array(
+        [
+            np.linalg.norm(o.center - c) if o.has_3d else np.inf
+            for o, c in zip(objs, centers, strict=True)
+        ]
+    )
 
 
 def test_scene_is_what_the_tests_assume(scene):
@@ -79,7 +84,12 @@ def test_random_scenes_centres_within_2cm():
         ok = sc.visible_fraction > 0.98
         errs.append(_errors(lift_boxes(sc.boxes[ok], depth, sc.camera), sc.centers_cam[ok]))
     err = np.concatenate(errs)
-    logger.info("random scenes: %d objects, mean %.1f mm, max %.1f mm", len(err), err.mean() * 1e3, err.max() * 1e3)
+    logger.info(
+        "random scenes: %d objects, mean %.1f mm, max %.1f mm",
+        len(err),
+        err.mean() * 1e3,
+        err.max() * 1e3,
+    )
     assert len(err) >= 25
     assert err.max() <= MAX_CENTER_ERROR_M
 
@@ -94,9 +104,16 @@ def test_center_mode_comparison():
     mean = {}
     for mode in CENTER_MODES:
         cfg = LiftConfig(center_mode=mode)
-        e = np.concatenate([_errors(lift_boxes(sc.boxes[ok], d, sc.camera, config=cfg), sc.centers_cam[ok]) for sc, d, ok in scenes])
+        e = np.concatenate(
+            [
+                _errors(lift_boxes(sc.boxes[ok], d, sc.camera, config=cfg), sc.centers_cam[ok])
+                for sc, d, ok in scenes
+            ]
+        )
         mean[mode] = e.mean()
-    logger.info("mean centre error by center_mode (mm): %s", {k: round(v * 1e3, 1) for k, v in mean.items()})
+    logger.info(
+        "mean centre error by center_mode (mm): %s", {k: round(v * 1e3, 1) for k, v in mean.items()}
+    )
     assert min(mean, key=mean.get) == LiftConfig().center_mode
     assert mean["surface"] > 1.5 * mean[LiftConfig().center_mode]
 
@@ -116,7 +133,9 @@ def _naive_box_median(box, depth, camera):
     """What the plain box median gives: the box centre's ray at the box's median depth."""
     x1, y1, x2, y2 = box.astype(int)
     med = np.nanmedian(depth[y1:y2, x1:x2])
-    return camera.back_project([[(box[0] + box[2]) / 2 - 0.5, (box[1] + box[3]) / 2 - 0.5]], [med])[0]
+    return camera.back_project([[(box[0] + box[2]) / 2 - 0.5, (box[1] + box[3]) / 2 - 0.5]], [med])[
+        0
+    ]
 
 
 @pytest.mark.parametrize("solid", BACKGROUND_SOLIDS, ids=["sphere", "cuboid", "cylinder"])
@@ -144,7 +163,12 @@ def test_background_behind_the_object_fills_half_the_box(solid):
     (obj,) = lift_boxes([box], depth, sc.camera)
     err = np.linalg.norm(obj.center - sc.centers_cam[0])
     naive_err = np.linalg.norm(_naive_box_median(box, depth, sc.camera) - sc.centers_cam[0])
-    logger.info("%s, background behind: error %.1f mm (plain box median: %.1f mm)", solid.kind, err * 1e3, naive_err * 1e3)
+    logger.info(
+        "%s, background behind: error %.1f mm (plain box median: %.1f mm)",
+        solid.kind,
+        err * 1e3,
+        naive_err * 1e3,
+    )
     assert err <= MAX_CENTER_ERROR_M
     assert naive_err > 2 * MAX_CENTER_ERROR_M  # the case the robust estimator exists for
 
@@ -216,7 +240,7 @@ def test_box_partly_outside_the_image_is_clipped(scene, noisy):
 def test_16uc1_and_32fc1_agree(scene, noisy):
     a = lift_boxes(scene.boxes, noisy, scene.camera, encoding="32FC1")
     b = lift_boxes(scene.boxes, encode_depth(noisy, "16UC1"), scene.camera, encoding="16UC1")
-    for oa, ob in zip(a, b):
+    for oa, ob in zip(a, b, strict=True):
         assert np.linalg.norm(oa.center - ob.center) <= 0.003
     with pytest.raises(ValueError, match="'16UC1' needs a uint16"):
         lift_boxes(scene.boxes, noisy, scene.camera, encoding="16UC1")
@@ -228,7 +252,9 @@ def test_depth_of_another_size_needs_its_intrinsics(scene):
     small_cam = default_camera(320, 240)
     small = render(scene.solids, camera=small_cam)
     depth_small = add_noise(small.depth, np.random.default_rng(2))
-    with pytest.raises(ValueError, match=r"depth image is 320x240 but the colour camera is 640x480"):
+    with pytest.raises(
+        ValueError, match=r"depth image is 320x240 but the colour camera is 640x480"
+    ):
         lift_boxes(scene.boxes, depth_small, scene.camera)
     with pytest.raises(ValueError, match="depth_camera is 640x480"):
         lift_boxes(scene.boxes, depth_small, scene.camera, depth_camera=scene.camera)
@@ -243,7 +269,12 @@ def test_registered_depth_with_different_intrinsics(scene):
     # same optical frame, another focal length and principal point (a wider depth camera)
     dcam = CameraModel(fx=400.0, fy=400.0, cx=330.0, cy=250.0, width=640, height=480)
     other = render(scene.solids, camera=dcam)
-    objs = lift_boxes(scene.boxes, add_noise(other.depth, np.random.default_rng(4)), scene.camera, depth_camera=dcam)
+    objs = lift_boxes(
+        scene.boxes,
+        add_noise(other.depth, np.random.default_rng(4)),
+        scene.camera,
+        depth_camera=dcam,
+    )
     assert _errors(objs, scene.centers_cam).max() <= MAX_CENTER_ERROR_M
     # ignoring the difference (wrongly treating it as registered 1:1) is far off
     wrong = lift_boxes(scene.boxes, other.depth, scene.camera)
@@ -253,14 +284,18 @@ def test_registered_depth_with_different_intrinsics(scene):
 @pytest.mark.skipif(not open3d_available(), reason="open3d is not importable here")
 def test_open3d_and_numpy_paths_agree(scene, noisy):
     a = lift_boxes(scene.boxes, noisy, scene.camera)
-    b = lift_boxes(scene.boxes, noisy, scene.camera, config=LiftConfig(use_open3d=True, oriented_box=True))
-    for oa, ob, c in zip(a, b, scene.centers_cam):
+    b = lift_boxes(
+        scene.boxes, noisy, scene.camera, config=LiftConfig(use_open3d=True, oriented_box=True)
+    )
+    for oa, ob, c in zip(a, b, scene.centers_cam, strict=True):
         assert np.linalg.norm(oa.center - ob.center) <= 0.01
         assert np.linalg.norm(ob.center - c) <= MAX_CENTER_ERROR_M
         assert ob.n_points <= oa.n_points
         assert ob.oriented_box is not None and oa.oriented_box is None
         assert np.linalg.norm(ob.oriented_box.center - ob.center) <= 0.1
-        np.testing.assert_allclose(ob.oriented_box.rotation @ ob.oriented_box.rotation.T, np.eye(3), atol=1e-6)
+        np.testing.assert_allclose(
+            ob.oriented_box.rotation @ ob.oriented_box.rotation.T, np.eye(3), atol=1e-6
+        )
 
 
 def test_keep_points_are_on_the_object(scene, noisy):
@@ -333,8 +368,10 @@ def test_numpy_path_runs_without_open3d(scene, noisy, monkeypatch, caplog):
     monkeypatch.setattr(lifting, "_O3D", None)
     monkeypatch.setattr(lifting, "_O3D_TRIED", True)  # as if the import had failed
     a = lift_boxes(scene.boxes, noisy, scene.camera)
-    b = lift_boxes(scene.boxes, noisy, scene.camera, config=LiftConfig(use_open3d=True, oriented_box=True))
-    for oa, ob in zip(a, b):
+    b = lift_boxes(
+        scene.boxes, noisy, scene.camera, config=LiftConfig(use_open3d=True, oriented_box=True)
+    )
+    for oa, ob in zip(a, b, strict=True):
         np.testing.assert_array_equal(oa.center, ob.center)
         assert ob.oriented_box is None
 
@@ -343,5 +380,5 @@ def test_importing_geometry_does_not_import_open3d():
     import subprocess
     import sys
 
-    code = "import sys, fo1_ros.geometry; assert 'open3d' not in sys.modules, 'open3d imported eagerly'"
+    code = "import sys, fo1_ros.geometry; assert 'open3d' not in sys.modules, 'imported eagerly'"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,8 +1,8 @@
 """Spatial relations on a hand-built arrangement (optical frame: x right, y down, z forward).
 
-    yellow box (0, -0.2, 1.3)        : above and behind the ball
-    red cube (-0.2, 0, 1.0)  blue ball (0, 0, 1.0)  green cup (0.2, 0, 0.92)
-    mug: no 3-D
+yellow box (0, -0.2, 1.3)        : above and behind the ball
+red cube (-0.2, 0, 1.0)  blue ball (0, 0, 1.0)  green cup (0.2, 0, 0.92)
+mug: no 3-D
 """
 
 import numpy as np
@@ -28,8 +28,14 @@ def _obj(index, label, center=None, reason="no valid depth in box (all NaN/0 or 
     if center is None:
         return Object3D(index=index, box=box, has_3d=False, reason=reason, label=label)
     return Object3D(
-        index=index, box=box, has_3d=True, center=np.asarray(center, dtype=np.float64),
-        size=np.full(3, 0.05), n_points=100, depth_m=float(center[2]), label=label,
+        index=index,
+        box=box,
+        has_3d=True,
+        center=np.asarray(center, dtype=np.float64),
+        size=np.full(3, 0.05),
+        n_points=100,
+        depth_m=float(center[2]),
+        label=label,
     )
 
 
@@ -113,22 +119,31 @@ def test_directional_answers_and_ordering(scene):
     r = directional(scene, "right_of", "red cube")
     assert _indices(r) == [1, 2, 3]  # nearest to the reference first
     assert r.answer.startswith(
-        "the blue ball (0.20 m), the green cup (0.41 m) and the yellow box (0.41 m) are right of the red cube"
+        "the blue ball (0.20 m), the green cup (0.41 m) and the yellow box (0.41 m) "
+        "are right of the red cube"
     )
-    assert directional(scene, "left_of", "blue ball").answer.startswith("the red cube (0.20 m) is left of the blue ball")
+    assert directional(scene, "left_of", "blue ball").answer.startswith(
+        "the red cube (0.20 m) is left of the blue ball"
+    )
 
 
 def test_margin_decides_small_offsets(scene):
     near = scene + [_obj(5, "pen", [0.02, 0.0, 1.0])]  # 2 cm right of the ball
     assert 5 not in _indices(directional(near, "right_of", "blue ball"))
-    assert 5 in _indices(directional(near, "right_of", "blue ball", config=RelationConfig(margin_m=0.01)))
+    assert 5 in _indices(
+        directional(near, "right_of", "blue ball", config=RelationConfig(margin_m=0.01))
+    )
 
 
 def test_distance_and_describe(scene):
     assert distance(scene[0], scene[1]) == pytest.approx(0.2)
-    assert describe(scene[0], scene[1]) == "the red cube is 0.20 m to the left of the blue ball (0.20 m apart)"
+    assert (
+        describe(scene[0], scene[1])
+        == "the red cube is 0.20 m to the left of the blue ball (0.20 m apart)"
+    )
     assert describe("green cup", "blue ball", scene) == (
-        "the green cup is 0.20 m to the right of and slightly in front of the blue ball (0.22 m apart)"
+        "the green cup is 0.20 m to the right of and slightly in front of the blue ball "
+        "(0.22 m apart)"
     )
     assert describe("yellow box", "blue ball", scene) == (
         "the yellow box is 0.30 m behind and above the blue ball (0.36 m apart)"
@@ -170,12 +185,23 @@ def test_query_mirrors_the_service(scene):
     with pytest.raises(SpatialQueryError, match="describe needs both"):
         query(scene, "describe", subject="red cube")
     assert set(RELATIONS) == {
-        "nearest", "farthest", "within", "left_of", "right_of", "above", "below", "in_front_of", "behind", "describe",
+        "nearest",
+        "farthest",
+        "within",
+        "left_of",
+        "right_of",
+        "above",
+        "below",
+        "in_front_of",
+        "behind",
+        "describe",
     }
 
 
 def test_relation_config_validation():
-    assert RelationConfig.from_dict(RelationConfig(margin_m=0.05).to_dict()) == RelationConfig(margin_m=0.05)
+    assert RelationConfig.from_dict(RelationConfig(margin_m=0.05).to_dict()) == RelationConfig(
+        margin_m=0.05
+    )
     with pytest.raises(ValueError, match="unknown RelationConfig keys"):
         RelationConfig.from_dict({"margin": 0.1})
     with pytest.raises(ValueError, match="margin_m"):
