@@ -14,6 +14,7 @@ The engine knows nothing about ROS: frames are numpy arrays, results are datacla
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import threading
 import time
@@ -24,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .geometry import CameraModel, LiftConfig, Object3D, SpatialResult, lift_boxes
+from .geometry import query as spatial_query
 from .model.checkpoint import load_model
 from .model.config import FO1Config
 from .model.modeling import FO1ForCausalLM, SplicedBatch
@@ -32,6 +35,7 @@ from .model.prompt import PromptBuilder
 from .model.tokenizer import load_tokenizer
 from .proposals.base import GivenBoxes, ProposalConfig, Proposals, ProposalSource, postprocess
 from .tasks.common import Answer, Question, RegionContext
+from .tasks.detect import Detections, DetectTask
 
 logger = logging.getLogger(__name__)
 
@@ -54,10 +58,15 @@ class EngineConfig:
     max_regions: int = 0  # 0 = the model's limit (100); proposals beyond are cut by score
     # Proposals (filtering shared by every source)
     proposals: ProposalConfig = field(default_factory=ProposalConfig)
+    # 3-D: lift every region when the frame has depth and intrinsics
+    lift_3d: bool = True
+    lift: LiftConfig = field(default_factory=LiftConfig)
 
     def __post_init__(self):
         if isinstance(self.proposals, dict):
             self.proposals = ProposalConfig(**self.proposals)
+        if isinstance(self.lift, dict):
+            self.lift = LiftConfig.from_dict(self.lift)
         if self.mode not in MODES:
             raise ValueError(f"EngineConfig.mode must be one of {MODES}, got {self.mode!r}")
         if self.dtype not in ("auto", "float32", "bfloat16", "float16"):
@@ -108,6 +117,8 @@ class EncodedState:
     prefix_ids: list[int]
     prefix_cache: object | None = None  # DynamicCache of the shared prefix (shared mode)
     prefix_next_pos: int = 0
+    objects_3d: list[Object3D] | None = None  # one per region when depth + intrinsics were given
+    reason_no_3d: str = ""  # why objects_3d is None
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -121,6 +132,8 @@ class FrameResult:
     timings: dict[str, float]
     n_questions: int = 0
     warnings: list[str] = field(default_factory=list)
+    objects_3d: list[Object3D] | None = None  # per region (index i = region i), None without depth
+    reason_no_3d: str = ""
 
 
 class Engine:
@@ -199,6 +212,9 @@ class Engine:
             prefix = self.prompts.build("", len(props)).prefix
             state = EncodedState(frame, inputs, props, RegionContext(props.boxes, props.scores), enc, prefix,
                                  timings=t)
+            t0 = time.perf_counter()
+            state.objects_3d, state.reason_no_3d = self.lift(frame, props.boxes)
+            t["geometry"] = time.perf_counter() - t0
             if self.config.mode == "shared":
                 t0 = time.perf_counter()
                 batch = self.model.splice([prefix], [enc], padding_side="left")
@@ -209,6 +225,22 @@ class Engine:
                 self._sync()
                 t["prefill_prefix"] = time.perf_counter() - t0
             return state
+
+    def lift(self, frame: Frame, boxes: np.ndarray) -> tuple[list[Object3D] | None, str]:
+        """3-D boxes of every region in the camera optical frame, or (None, reason)."""
+        if not self.config.lift_3d:
+            return None, "3-D lifting is disabled"
+        if frame.depth_m is None:
+            return None, "no depth image"
+        if frame.K is None:
+            return None, "no camera intrinsics (camera_info)"
+        H, W = frame.rgb.shape[:2]
+        cam = CameraModel.from_matrix(frame.K, W, H)
+        dcam = None
+        if frame.depth_K is not None:
+            dh, dw = frame.depth_m.shape[:2]
+            dcam = CameraModel.from_matrix(frame.depth_K, dw, dh)
+        return lift_boxes(boxes, frame.depth_m, cam, encoding="32FC1", depth_camera=dcam, config=self.config.lift), ""
 
     def _encode_inputs(self, inputs: FrameInputs):
         dev = self.device
@@ -238,7 +270,8 @@ class Engine:
                 results.append(task.parse(answers[k:k + n], state.ctx))
                 k += n
             timings["parse"] = time.perf_counter() - t0
-            return FrameResult(state.frame.stamp_ns, state.proposals, results, timings, len(questions), warnings)
+            return FrameResult(state.frame.stamp_ns, state.proposals, results, timings, len(questions), warnings,
+                               state.objects_3d, state.reason_no_3d)
 
     def process(self, frame: Frame, tasks: Sequence, boxes: np.ndarray | None = None,
                 box_scores: np.ndarray | None = None) -> FrameResult:
@@ -248,6 +281,26 @@ class Engine:
         result = self.run(state, tasks)
         result.timings["total"] = time.perf_counter() - t0
         return result
+
+    def spatial(self, state: EncodedState, relation: str, subject: str = "", reference: str = "",
+                radius_m: float = 0.0) -> tuple[SpatialResult, Detections | None]:
+        """A spatial query over the frame's lifted regions; labels come from detecting `subject`
+        and `reference` (phrases), 'region N' names a region directly, '' is the camera.
+
+        Raises ValueError (from geometry's SpatialQueryError) with a readable reason.
+        """
+        if state.objects_3d is None:
+            raise ValueError(f"spatial queries need 3-D: {state.reason_no_3d}")
+        phrases = [p for p in {subject.strip(), reference.strip()} if p and not p.lower().startswith("region ")]
+        labels = [o.label for o in state.objects_3d]
+        dets = None
+        if phrases:
+            dets = self.run(state, [DetectTask(phrases)]).results[0]
+            labels = [""] * len(state.objects_3d)
+            for label, i in zip(dets.labels, dets.region_indices):
+                labels[int(i)] = label if not labels[int(i)] else labels[int(i)]
+        objects = [dataclasses.replace(o, label=lab) for o, lab in zip(state.objects_3d, labels)]
+        return spatial_query(objects, relation, subject.strip(), reference.strip(), radius_m), dets
 
     def _answer_shared(self, state: EncodedState, questions: list[Question]) -> tuple[list[Answer], dict]:
         """Continue the cached prefix with every question, `max_batch` at a time."""

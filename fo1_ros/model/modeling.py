@@ -33,8 +33,21 @@ from .vision import DavitAuxTower, QwenVisionTower, build_projector
 
 
 def text_config_to_hf(cfg: FO1Config, attn_implementation: str) -> Qwen2_5_VLTextConfig:
+    from transformers.utils import logging as hf_logging
+
     t = cfg.text
-    hf = Qwen2_5_VLTextConfig(
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # "unrecognized key mrope_section": it is read by the M-RoPE module
+    try:
+        hf = _make_text_config(t)
+    finally:
+        hf_logging.set_verbosity(level)
+    hf._attn_implementation = attn_implementation
+    return hf
+
+
+def _make_text_config(t) -> Qwen2_5_VLTextConfig:
+    return Qwen2_5_VLTextConfig(
         vocab_size=t.vocab_size, hidden_size=t.hidden_size, intermediate_size=t.intermediate_size,
         num_hidden_layers=t.num_hidden_layers, num_attention_heads=t.num_attention_heads,
         num_key_value_heads=t.num_key_value_heads, hidden_act=t.hidden_act,
@@ -44,8 +57,6 @@ def text_config_to_hf(cfg: FO1Config, attn_implementation: str) -> Qwen2_5_VLTex
         bos_token_id=t.bos_token_id, eos_token_id=t.eos_token_id, pad_token_id=t.pad_token_id,
         tie_word_embeddings=t.tie_word_embeddings,
     )
-    hf._attn_implementation = attn_implementation
-    return hf
 
 
 class FO1Model(Qwen2_5_VLTextModel):

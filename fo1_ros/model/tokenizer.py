@@ -48,7 +48,14 @@ def load_tokenizer(folder: str | Path):
     folder = Path(folder)
     if not (folder / "tokenizer.json").exists() and not (folder / "vocab.json").exists():
         raise FileNotFoundError(f"no tokenizer files (tokenizer.json or vocab.json) in {folder}")
-    return AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # AutoTokenizer peeks at config.json and warns about FO1's model_type
+    try:
+        return AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+    finally:
+        hf_logging.set_verbosity(level)
 
 
 def token_id(tokenizer, token: str) -> int:

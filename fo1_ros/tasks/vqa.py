@@ -1,8 +1,8 @@
 """Region VQA: a free question about one or more regions ("What colour is <region2>?").
 
-The question is user text: reserved tokens are rejected (or escaped). It may name regions
-through `region_indices`; the task appends their tags when the question does not already use
-`{region}` / `{regions}` placeholders ("What is written on {region}?").
+The question is user text: reserved tokens are rejected (or escaped). It names regions through
+`region_indices`, placed where the question says `{region}` / `{regions}` ("What is written on
+{region}?") or else as a lead-in ("About <region2>: what colour is it?").
 """
 
 from __future__ import annotations
@@ -34,9 +34,8 @@ class VQATask:
         q = self.question
         if regions and ("{region}" in q or "{regions}" in q):
             return q.replace("{regions}", describe_region_list(regions)).replace("{region}", region_tag(regions[0]))
-        if regions:
-            return f"{q} ({describe_region_list(regions)})" if not q.endswith(("?", ".")) else \
-                f"{describe_region_list(regions)}: {q}"
+        if regions and not any(region_tag(r) in q for r in regions):
+            return f"About {describe_region_list(regions)}: {q}"
         return q
 
     def questions(self, ctx: RegionContext) -> list[Question]:
