@@ -1,0 +1,356 @@
+"""The trainer that produces the shipped default model (`fo1-ros train`).
+
+Recipe (VLM-FO1's two stages with ordinary next-token loss on answers only, reference §5):
+  1. region-language alignment: region captions, attribute questions and OCR about single
+     regions, so object tokens learn to carry what the language model needs;
+  2. perception instruction tuning: every capability (detection, REC, counting, captions,
+     OCR, VQA, visual prompts, grounding, label-all, reasoning) mixed.
+All weights train in both stages here: the shipped model starts from random weights (no
+pretrained Qwen2.5-VL can be downloaded on these machines).
+
+Sequences are packed the way the engine answers: one frame's prefix (system turn, image
+tokens, `<regionN>` + object token per region) followed by several question/answer segments
+that each see the prefix and themselves only (a block attention mask, positions restarting
+after the prefix). So every training question is exactly a single-turn question as the
+engine asks it, while the frame is encoded once for all of them.
+
+Runs are resumable (`--run-dir` keeps checkpoints), seeded, and print progress with loss,
+throughput and ETA. Training seeds are 0..n_frames-1; evaluation uses disjoint seeds
+(`fo1_ros.eval.EVAL_SEED_BASE`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..model.checkpoint import save_model
+from ..model.config import FO1Config
+from ..model.constants import IGNORE_INDEX
+from ..model.modeling import EncodedFrame, FO1ForCausalLM
+from ..model.processing import prepare_frame
+from ..model.prompt import PromptBuilder
+from ..model.tokenizer import SPECIAL_TOKENS, load_tokenizer, train_tokenizer
+from ..synth import SceneConfig
+from .data import TASKS, QAGenerator, RegionSampling, build_regions
+from .pool import FramePool, build_pool
+
+logger = logging.getLogger(__name__)
+
+STAGE1_WEIGHTS = {"caption_brief": 3.0, "vqa": 3.0, "ocr": 2.0, "caption_detailed": 0.5}
+STAGE2_WEIGHTS = {"detect": 3.0, "detect_multi": 1.0, "rec": 2.5, "caption_brief": 1.0, "caption_detailed": 0.5,
+                  "ocr": 1.5, "vqa": 1.5, "count": 2.0, "visual_prompt": 1.0, "grounding": 0.5, "label_all": 0.5,
+                  "reasoning": 1.0}
+
+
+@dataclass
+class StageConfig:
+    """One training stage: how long, how fast, what mix of tasks."""
+
+    steps: int
+    lr: float
+    task_weights: dict[str, float]
+    warmup: int = 100
+
+    def __post_init__(self):
+        if self.steps < 0 or self.lr <= 0:
+            raise ValueError(f"StageConfig needs steps >= 0 and lr > 0, got steps={self.steps} lr={self.lr}")
+        unknown = sorted(set(self.task_weights) - set(TASKS))
+        if unknown:
+            raise ValueError(f"StageConfig.task_weights has unknown tasks {unknown}; known: {TASKS}")
+
+
+@dataclass
+class TrainConfig:
+    """Everything `fo1-ros train` uses; defaults produce the shipped model."""
+
+    # Model
+    model: FO1Config = field(default_factory=FO1Config)
+    vocab_size: int = 1024
+    # Data
+    n_frames: int = 4000  # training scenes (seeds 0..n_frames-1)
+    scene: SceneConfig = field(default_factory=SceneConfig)
+    use_proposer: bool = True  # train on the default proposer's boxes as well as jittered GT boxes
+    qa_per_frame: int = 6
+    regions: RegionSampling = field(default_factory=RegionSampling)
+    # Optimisation
+    batch_size: int = 8
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    stage1: StageConfig = field(default_factory=lambda: StageConfig(1500, 1e-3, dict(STAGE1_WEIGHTS)))
+    stage2: StageConfig = field(default_factory=lambda: StageConfig(6000, 6e-4, dict(STAGE2_WEIGHTS)))
+    # Bookkeeping
+    seed: int = 0
+    threads: int = 0  # 0 = torch default
+    checkpoint_every: int = 500
+    log_every: int = 25
+
+    def __post_init__(self):
+        if isinstance(self.model, dict):
+            self.model = FO1Config.from_dict(self.model)
+        if isinstance(self.scene, dict):
+            self.scene = SceneConfig.from_dict(self.scene)
+        if isinstance(self.regions, dict):
+            self.regions = RegionSampling(**self.regions)
+        for name in ("stage1", "stage2"):
+            if isinstance(getattr(self, name), dict):
+                setattr(self, name, StageConfig(**getattr(self, name)))
+        if self.batch_size < 1 or self.qa_per_frame < 1 or self.n_frames < 1:
+            raise ValueError("batch_size, qa_per_frame and n_frames must be >= 1")
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["model"] = self.model.to_dict()
+        d["scene"] = self.scene.to_dict()
+        return d
+
+
+# ---- batches ---------------------------------------------------------------------------------
+@dataclass
+class Example:
+    """One frame with its regions and QA segments, tokenised."""
+
+    rgb: np.ndarray
+    boxes: np.ndarray  # (N, 4) frame pixels
+    prefix: list[int]  # with IMAGE_SLOT / OBJECT_SLOT
+    segments: list[tuple[list[int], list[int]]]  # (ids, labels) per question
+
+
+def make_example(frame, rng: np.random.Generator, prompts: PromptBuilder, weights: dict[str, float],
+                 cfg: TrainConfig) -> Example | None:
+    props = (frame.proposal_boxes, frame.proposal_scores) if cfg.use_proposer else None
+    regions = build_regions(frame.scene, rng, cfg.regions, props)
+    qas = QAGenerator(frame.scene, regions, rng).sample(weights, cfg.qa_per_frame)
+    if not qas:
+        return None
+    built = prompts.build("", regions.n)
+    segments = []
+    for qa in qas:
+        suffix = prompts.build(qa.question, regions.n).suffix
+        answer = prompts.answer_ids(qa.answer)
+        segments.append((suffix + answer, [IGNORE_INDEX] * len(suffix) + answer))
+    return Example(frame.rgb, regions.boxes, built.prefix, segments)
+
+
+def forward_examples(model: FO1ForCausalLM, examples: list[Example]) -> torch.Tensor:
+    """Loss of a batch: frames encoded once, each QA segment attends to the prefix and itself."""
+    cfg = model.config
+    inputs = [prepare_frame(e.rgb, e.boxes, cfg) for e in examples]
+    dev = model.device
+    pv = torch.cat([i.pixel_values for i in inputs]).to(dev)
+    grid = torch.cat([i.grid_thw for i in inputs]).to(dev)
+    aux = torch.cat([i.aux_pixel_values for i in inputs]).to(dev)
+    image_tokens, levels = model.encode_images(pv, grid, return_levels=cfg.mm_use_vision_tower_region_feature)
+    object_tokens = model.encode_regions(aux, [i.boxes_aux.to(dev) for i in inputs], levels, grid)
+    frames = [EncodedFrame(image_tokens[k], object_tokens[k], grid[k]) for k in range(len(examples))]
+    ids = [e.prefix + [t for s in e.segments for t in s[0]] for e in examples]
+    labels = [[IGNORE_INDEX] * len(e.prefix) + [t for s in e.segments for t in s[1]] for e in examples]
+    batch = model.splice(ids, frames, labels=labels, padding_side="right")
+    B, T = batch.attention_mask.shape
+    seg = torch.full((B, T), -1, dtype=torch.long, device=dev)  # -1 pad, 0 prefix, k+1 segment k
+    pos = batch.position_ids.clone()
+    for b, e in enumerate(examples):
+        n_prefix = len(e.prefix) - 1 + frames[b].image_tokens.shape[0]  # the image slot expands
+        seg[b, :n_prefix] = 0
+        start_pos = int(pos[0, b, n_prefix - 1]) + 1 if n_prefix else 0
+        start = n_prefix
+        for k, (s_ids, _) in enumerate(e.segments):
+            n = len(s_ids)
+            seg[b, start:start + n] = k + 1
+            pos[:, b, start:start + n] = start_pos + torch.arange(n, device=dev)  # each segment restarts
+            start += n
+    causal = torch.ones(T, T, dtype=torch.bool, device=dev).tril()
+    same = (seg[:, :, None] == seg[:, None, :]) | (seg[:, None, :] == 0)
+    allowed = causal[None] & same & (seg[:, None, :] >= 0) & (seg[:, :, None] >= 0)
+    allowed |= torch.eye(T, dtype=torch.bool, device=dev)[None]  # padding rows attend to themselves (no NaN)
+    mask = {"full_attention": allowed[:, None]}  # (B, 1, T, T), True = attend
+    out = model(batch.inputs_embeds, pos, mask, labels=batch.labels)
+    return out.loss
+
+
+# ---- training loop -----------------------------------------------------------------------------
+def _param_groups(model: torch.nn.Module, weight_decay: float):
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        (no_decay if p.ndim < 2 or "embed" in name or "norm" in name else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def _lr(stage: StageConfig, step: int) -> float:
+    if step < stage.warmup:
+        return stage.lr * (step + 1) / stage.warmup
+    progress = (step - stage.warmup) / max(1, stage.steps - stage.warmup)
+    return stage.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def _fmt_time(s: float) -> str:
+    s = int(max(0, s))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def build_tokenizer(pool: FramePool, cfg: TrainConfig, n_frames: int = 600):
+    """Train the byte-level BPE tokenizer on generated questions/answers (offline)."""
+    rng = np.random.default_rng(cfg.seed + 17)
+    weights = {t: 1.0 for t in TASKS}
+    corpus = []
+    for i in rng.choice(len(pool), min(n_frames, len(pool)), replace=False):
+        frame = pool[int(i)]
+        regions = build_regions(frame.scene, rng, cfg.regions, (frame.proposal_boxes, frame.proposal_scores))
+        for qa in QAGenerator(frame.scene, regions, rng).sample(weights, 12):
+            corpus += [qa.question, qa.answer]
+    corpus += ["system\nYou are a helpful assistant.", "user\n", "assistant\n"]
+    return train_tokenizer(corpus, vocab_size=cfg.vocab_size)
+
+
+def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: str | Path | None = None) -> Path:
+    """Train (or resume) and write the final model folder to `out_dir`."""
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    t_start = time.time()
+    (run_dir / "train_config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+    logger.info("train config: %s", json.dumps(cfg.to_dict()))
+
+    pool_dir = Path(pool_dir) if pool_dir else run_dir / "pool"
+    t0 = time.time()
+    build_pool(pool_dir, list(range(cfg.n_frames)), cfg.scene, use_proposer=cfg.use_proposer)
+    pool = FramePool(pool_dir)
+    t_pool = time.time() - t0
+
+    tok_dir = run_dir / "tokenizer"
+    if (tok_dir / "tokenizer.json").exists():
+        tokenizer = load_tokenizer(tok_dir)
+    else:
+        tokenizer = build_tokenizer(pool, cfg)
+        tokenizer.save_pretrained(str(tok_dir))
+    prompts = PromptBuilder(tokenizer)
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in ("<|vision_start|>", "<|vision_end|>", "<|image_pad|>",
+                                                           "<|video_pad|>", "<|im_end|>", "<|endoftext|>")}
+    mcfg = FO1Config.from_dict({
+        **cfg.model.to_dict(),
+        "text": {**cfg.model.text.to_dict(), "vocab_size": len(tokenizer), "eos_token_id": ids["<|im_end|>"],
+                 "pad_token_id": ids["<|endoftext|>"], "bos_token_id": None},
+        "vision_start_token_id": ids["<|vision_start|>"], "vision_end_token_id": ids["<|vision_end|>"],
+        "image_token_id": ids["<|image_pad|>"], "video_token_id": ids["<|video_pad|>"]})
+    assert all(t in tokenizer.get_vocab() for t in SPECIAL_TOKENS)
+
+    torch.manual_seed(cfg.seed)
+    model = FO1ForCausalLM(mcfg)
+    model.train()
+    opt = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.stage1.lr, betas=(0.9, 0.98))
+    state = {"stage": 1, "step": 0, "elapsed_s": 0.0, "history": []}
+    ckpt = run_dir / "checkpoint"
+    if (ckpt / "trainer_state.json").exists():
+        from ..model.checkpoint import load_state_dict_checked
+
+        load_state_dict_checked(model, ckpt)
+        opt.load_state_dict(torch.load(ckpt / "optimizer.pt", weights_only=True))
+        state = json.loads((ckpt / "trainer_state.json").read_text())
+        logger.info("resumed from %s at stage %d step %d", ckpt, state["stage"], state["step"])
+        sys.stderr.write(f"resumed at stage {state['stage']} step {state['step']}\n")
+
+    def save_checkpoint():
+        tmp = run_dir / "checkpoint.tmp"
+        save_model(model, tmp, tokenizer)
+        torch.save(opt.state_dict(), tmp / "optimizer.pt")
+        (tmp / "trainer_state.json").write_text(json.dumps(state))
+        if ckpt.exists():
+            import shutil
+
+            shutil.rmtree(ckpt)
+        tmp.rename(ckpt)
+
+    stages = {1: cfg.stage1, 2: cfg.stage2}
+    while state["stage"] <= 2:
+        stage = stages[state["stage"]]
+        rng = np.random.default_rng([cfg.seed, state["stage"], state["step"]])
+        losses: list[float] = []
+        t_log, n_log = time.time(), 0
+        while state["step"] < stage.steps:
+            lr = _lr(stage, state["step"])
+            for g in opt.param_groups:
+                g["lr"] = lr
+            examples = []
+            while len(examples) < cfg.batch_size:
+                ex = make_example(pool[int(rng.integers(len(pool)))], rng, prompts, stage.task_weights, cfg)
+                if ex is not None:
+                    examples.append(ex)
+            loss = forward_examples(model, examples)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            state["step"] += 1
+            losses.append(float(loss.detach()))
+            n_log += len(examples)
+            if state["step"] % cfg.log_every == 0 or state["step"] == stage.steps:
+                dt = time.time() - t_log
+                state["elapsed_s"] += dt
+                rate = n_log / max(dt, 1e-9)
+                avg = float(np.mean(losses[-cfg.log_every:]))
+                left = (stage.steps - state["step"]) * cfg.batch_size / max(rate, 1e-9)
+                if state["stage"] == 1:
+                    left += cfg.stage2.steps * cfg.batch_size / max(rate, 1e-9) * 1.1
+                state["history"].append({"stage": state["stage"], "step": state["step"], "loss": avg, "lr": lr})
+                sys.stderr.write(f"\r[stage {state['stage']}] step {state['step']}/{stage.steps} loss {avg:.3f} "
+                                 f"lr {lr:.1e} {rate:.1f} frames/s ({rate * cfg.qa_per_frame:.0f} QA/s) "
+                                 f"ETA {_fmt_time(left)}   ")
+                sys.stderr.flush()
+                t_log, n_log = time.time(), 0
+            if state["step"] % cfg.checkpoint_every == 0:
+                save_checkpoint()
+        sys.stderr.write("\n")
+        state["stage"] += 1
+        state["step"] = 0
+        save_checkpoint()
+
+    model.eval()
+    save_model(model, out_dir, tokenizer)
+    info = {"train_config": cfg.to_dict(), "pool_seconds": t_pool, "train_seconds": state["elapsed_s"],
+            "wall_seconds_this_run": time.time() - t_start, "final_losses": state["history"][-4:],
+            "training_seeds": [0, cfg.n_frames - 1], "torch": torch.__version__}
+    (out_dir / "training_info.json").write_text(json.dumps(info, indent=2))
+    return out_dir
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fo1-ros train", description="Train the default FO1 model on synthetic data.")
+    parser.add_argument("--run-dir", default="runs/default", help="checkpoints, frame pool, logs (resumable)")
+    parser.add_argument("--out", default="fo1_ros/assets/default_model", help="final model folder")
+    parser.add_argument("--pool-dir", default=None, help="frame pool folder (default: RUN_DIR/pool)")
+    parser.add_argument("--config", default=None, help="JSON file with TrainConfig fields to override")
+    parser.add_argument("--frames", type=int, default=None, help="override n_frames")
+    parser.add_argument("--stage1-steps", type=int, default=None)
+    parser.add_argument("--stage2-steps", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--no-proposer", action="store_true", help="train on jittered GT boxes + distractors only")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    over = json.loads(Path(args.config).read_text()) if args.config else {}
+    cfg = TrainConfig(**over)
+    if args.frames:
+        cfg.n_frames = args.frames
+    if args.stage1_steps is not None:
+        cfg.stage1.steps = args.stage1_steps
+    if args.stage2_steps is not None:
+        cfg.stage2.steps = args.stage2_steps
+    if args.batch_size:
+        cfg.batch_size = args.batch_size
+    if args.no_proposer:
+        cfg.use_proposer = False
+    out = train(cfg, args.run_dir, args.out, args.pool_dir)
+    print(f"model written to {out}")
+    return 0

@@ -1,0 +1,123 @@
+"""Training data and the packed-sequence trainer."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from fo1_ros.model.checkpoint import load_model
+from fo1_ros.model.config import preset
+from fo1_ros.model.constants import IGNORE_INDEX
+from fo1_ros.model.modeling import EncodedFrame, FO1ForCausalLM
+from fo1_ros.model.processing import prepare_frame
+from fo1_ros.model.prompt import PromptBuilder
+from fo1_ros.model.tokenizer import train_tokenizer
+from fo1_ros.synth import make_scene
+from fo1_ros.train.data import TASKS, QAGenerator, build_regions
+from fo1_ros.train.trainer import STAGE1_WEIGHTS, STAGE2_WEIGHTS, Example, StageConfig, TrainConfig, forward_examples, train
+from fo1_ros.tasks import Answer, CountTask, DetectTask, RegionContext
+
+SEEDS = [11, 12, 13]
+
+
+@pytest.fixture(scope="module")
+def scenes():
+    return [make_scene(s) for s in SEEDS]
+
+
+def test_generated_answers_agree_with_ground_truth(scenes):
+    for scene in scenes:
+        rng = np.random.default_rng(0)
+        regions = build_regions(scene, rng)
+        gen = QAGenerator(scene, regions, rng)
+        ctx = RegionContext(regions.boxes, regions.scores)
+        for _ in range(10):
+            qa = gen.detect()
+            query = qa.question.split("Please detect ")[1].split(" in this image")[0]
+            dets = DetectTask([query]).parse([Answer(qa.answer)], ctx)
+            named = {int(i) for i in dets.region_indices}
+            assert all(regions.primary[i] >= 0 for i in named)  # only primary boxes are named
+            words = query.split()
+            for i in named:
+                o = scene.objects[regions.primary[i]]
+                assert o.colour in words or o.size_class in words or o.category.rstrip("s") in query
+            qa = gen.count()
+            res = CountTask([qa.question.split("How many ")[1].split(" are there")[0]]).parse([Answer(qa.answer)], ctx)[0]
+            assert res.consistent and res.count == len(res.region_indices)
+
+
+def test_generator_is_deterministic_and_covers_every_task(scenes):
+    scene = scenes[0]
+
+    def run(seed):
+        rng = np.random.default_rng(seed)
+        gen = QAGenerator(scene, build_regions(scene, rng), rng)
+        return [(qa.task, qa.question, qa.answer) for qa in gen.sample({t: 1.0 for t in TASKS}, 40, max_tries=200)]
+
+    assert run(5) == run(5)
+    assert run(5) != run(6)
+    assert {t for t, _, _ in run(5)} >= set(TASKS) - {"reasoning"}
+
+
+def test_every_primary_region_is_the_best_box_of_its_object(scenes):
+    from fo1_ros.model.ops import box_iou
+
+    scene = scenes[1]
+    regions = build_regions(scene, np.random.default_rng(3))
+    gt = torch.tensor(np.array([o.box_2d for o in scene.objects], dtype=np.float64))
+    iou = box_iou(torch.tensor(regions.boxes), gt).numpy()
+    for o, r in regions.region_of.items():
+        assert iou[r, o] >= 0.5 and iou[r, o] == iou[regions.match == o, o].max()
+
+
+def test_packed_segments_equal_separate_single_turn_sequences(scenes):
+    """The block mask makes each packed QA exactly a single-turn question (as the engine asks it)."""
+    torch.manual_seed(0)
+    model = FO1ForCausalLM(preset("fo1-tiny")).eval()
+    tok = train_tokenizer(["Please detect red cube in this image.", "<ground>cube</ground><objects><region1>",
+                           "What colour is it? red blue"] * 20, vocab_size=600)
+    pb = PromptBuilder(tok)
+    scene = scenes[2]
+    boxes = np.array([o.box_2d for o in scene.objects[:3]], dtype=np.float64)
+    prefix = pb.build("", 3).prefix
+    qs = [("Please detect red cube in this image.", "<ground>red cube</ground><objects><region1></objects>"),
+          ("What colour is <region0>?", "red")]
+    segs = []
+    for q, a in qs:
+        suffix, ans = pb.build(q, 3).suffix, pb.answer_ids(a)
+        segs.append((suffix + ans, [IGNORE_INDEX] * len(suffix) + ans))
+    with torch.no_grad():
+        packed = forward_examples(model, [Example(scene.rgb, boxes, prefix, segs)])
+        # separately: mean of per-token losses over both questions
+        inputs = prepare_frame(scene.rgb, boxes, model.config)
+        enc = model.encode_frames(inputs.pixel_values, inputs.grid_thw, inputs.aux_pixel_values, [inputs.boxes_aux])[0]
+        total, n = 0.0, 0
+        for ids, labels in segs:
+            b = model.splice([prefix + ids], [enc], labels=[[IGNORE_INDEX] * len(prefix) + labels], padding_side="right")
+            out = model(b.inputs_embeds, b.position_ids, b.attention_mask, labels=b.labels)
+            k = int((b.labels[:, 1:] != IGNORE_INDEX).sum())
+            total, n = total + float(out.loss) * k, n + k
+    assert abs(float(packed) - total / n) < 1e-4
+
+
+def test_tiny_training_run_writes_a_loadable_model_and_resumes(tmp_path):
+    cfg = TrainConfig(model=preset("fo1-tiny"), vocab_size=600, n_frames=12, use_proposer=False, qa_per_frame=3,
+                      batch_size=2, stage1=StageConfig(3, 1e-3, dict(STAGE1_WEIGHTS), warmup=1),
+                      stage2=StageConfig(3, 1e-3, dict(STAGE2_WEIGHTS), warmup=1), log_every=1, checkpoint_every=2)
+    cfg.scene.width, cfg.scene.height = 160, 120
+    run, out = tmp_path / "run", tmp_path / "model"
+    train(cfg, run, out)
+    model = load_model(out)
+    assert model.config.text.vocab_size > 500
+    info = json.loads((out / "training_info.json").read_text())
+    assert info["train_config"]["stage2"]["steps"] == 3
+    state = json.loads((run / "checkpoint" / "trainer_state.json").read_text())
+    assert state["stage"] == 3  # both stages done
+    # resuming a finished run does no more steps and rewrites the same weights
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    train(cfg, run, out)
+    after = load_model(out).state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
