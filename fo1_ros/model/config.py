@@ -149,7 +149,7 @@ class AuxConfig(_DictMixin):
     window_size: int = 12
     drop_path_rate: float = 0.0  # only active in training
     # Input: the reference resizes the frame to image_size x image_size ("squash", §1b).
-    image_size: int = 384
+    image_size: int = 320
     aspect_ratio: str = "squash"
 
     def __post_init__(self):

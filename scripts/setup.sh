@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Set up fo1_ros on a fresh machine (Python 3.11, no GPU needed, no ROS needed).
+#
+#   scripts/setup.sh           core: a venv in .venv with the CPU build of torch and fo1_ros
+#   scripts/setup.sh --test    core + test/eval extras + ROS 2 Kilted wheels + colcon build
+#
+# Idempotent: re-running only installs what is missing. Environment: FO1_VENV (default .venv).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${FO1_VENV:-$ROOT/.venv}"
+MODE="${1:-core}"
+
+# open3d (3-D boxes) needs libusb from Debian; without it fo1_ros falls back to numpy geometry.
+if ! ldconfig -p 2>/dev/null | grep -q libusb-1.0.so.0; then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    (apt-get update -qq && apt-get install -y -qq --no-install-recommends libusb-1.0-0 >/dev/null) \
+      || echo "fo1_ros setup: could not install libusb-1.0-0; open3d will be unavailable (numpy fallback)"
+  else
+    echo "fo1_ros setup: libusb-1.0-0 missing and not root; run 'sudo apt-get install libusb-1.0-0' for open3d"
+  fi
+fi
+
+[[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
+PIP=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
+# The CPU build of torch must come first: an unpinned torch would pull a multi-GB CUDA build.
+"$VENV/bin/python" -c "import torch" 2>/dev/null || "${PIP[@]}" "torch==2.13.0"
+if [[ "$MODE" == "--test" ]]; then
+  "${PIP[@]}" -e "$ROOT[test]"
+  bash "$ROOT/scripts/ros_build.sh" || status=$?
+  if [[ "${status:-0}" -ne 0 && "${status:-0}" -ne 2 ]]; then
+    echo "fo1_ros setup: colcon build failed (status $status)"; exit "$status"
+  fi
+else
+  "${PIP[@]}" -e "$ROOT[3d]"
+fi
+echo "fo1_ros setup: done ($VENV)"
