@@ -1,0 +1,820 @@
+"""The shipped default proposal source: class-agnostic boxes from RGB-D geometry and colour.
+
+VLM-FO1 selects among proposals and never moves a box, so this module decides what the model
+can ever find. It reads only the frame (`rgb`, optional `depth_m` and `K`), never ground truth,
+and uses nothing learned, so it behaves the same on synthetic and real frames.
+
+Pipeline (RGB-D mode, needs depth with enough valid pixels and K):
+
+1. **Support plane.** Back-project a pixel grid (every `plane_stride` pixels) with K and run
+   RANSAC with a depth-dependent inlier band (`noise_base_m + noise_quad * z^2`, a
+   structured-light / stereo noise model). Up to `max_planes` planes are extracted in turn;
+   the support is the largest one the camera sees from above (`upright_camera`), or a
+   parallel plane at least `level_gap_m` nearer the camera with a quarter of its support
+   (a table above the floor). Its region in the image is the convex hull of its inlier
+   patches.
+2. **Foreground.** Height above the plane (5x5 NaN-aware smoothing against sensor noise)
+   above `max(min_height_m, height_sigmas * sigma(z))`, below `max_height_m`.
+3. **Seeds.** Foreground pixels that are neither on a colour edge (Lab morphological
+   gradient, lightness at half weight, `colour_edge`) nor on the far side of a depth jump
+   (`jump_rel * z + jump_abs_m`), 4-connected, at least `min_seed_px`; a foreground blob that
+   edges eat whole is kept as one seed. Seeds must touch the support region.
+4. **Regions.** A marker watershed on the colour image grows the seeds to colour edges. Pixels
+   within `base_px` of a seed or with missing depth are left to the watershed, other
+   near-plane pixels are background, and so is everything farther than `band_px` from any
+   seed. This restores the object's lowest centimetre (as high as the table to a depth
+   camera), silhouette pixels the sensor drops at depth jumps, and depth holes.
+5. **Grouping** (selective-search style, two strategies). Neighbouring regions are merged
+   greedily, cheapest first; every merge is a proposal. The boundary between two regions
+   has a depth-jump strength `js` (share of valid pixel pairs across it that jump) and a
+   colour strength `cs` (mean Lab difference across it, mapped to [0, 1]). Strategy
+   "geometry" costs `js + 0.25 cs` (parts of one surface first), "appearance"
+   `cs + 0.5 js`. No merge costs more than `max_merge_cost` or exceeds `max_object_m`.
+6. **Scores** in [0, 1], a product of documented factors (`_score`):
+   - closure: how strongly the candidate is separated from everything around it: background
+     (the support plane: 1), other regions (`max(js, 0.6 cs)`), the image border (0.5);
+   - cohesion: 1 - the strongest boundary merged inside it (a union of two objects that a
+     depth jump separates is unlikely to be one object);
+   - size plausibility: the 3-D extent (from second moments of its points) within
+     `object_size_m`, decaying outside;
+   - compactness: area / box area (a union of scattered pieces is unlikely);
+   - border contact: truncated candidates keep 0.8.
+
+RGB-only mode (no depth, no valid depth, no K, or no support plane found): steps 3-6 on colour
+alone: seeds are every 4-connected region of non-edge pixels; there is no background marker;
+size plausibility uses the image-area share (`rgb_area_fraction`) and border contact costs
+more, since the table, walls and floor touch the border. Where depth exists (no K) it still
+adds depth-jump strength to boundaries. A warning is logged once per reason; expect much
+lower recall than RGB-D (measured: see `evaluate.py`).
+
+The result goes through the shared `postprocess` (score >= 0.3, NMS IoU 0.8, top 100).
+
+Inputs that cannot work raise `ValueError` naming the value: `rgb` not (H, W, 3) uint8,
+depth not (H, W) float, K not (3, 3) / (9,) finite with positive focal lengths. Empty depth
+(`size == 0`) counts as absent. Images larger than `max_side` are segmented at a reduced size
+and boxes are mapped back.
+
+Dims: `H, W` image rows/columns (working resolution inside, input resolution for outputs),
+`N` proposals, `R` regions, `M` points.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+from .base import ProposalConfig, Proposals, postprocess
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["RGBDConfig", "RGBDProposer", "Segmentation"]
+
+_WARNED: set[str] = set()
+
+
+def _warn_once(key: str, msg: str, *args: Any) -> None:
+    if key not in _WARNED:
+        _WARNED.add(key)
+        logger.warning(msg, *args)
+
+
+# ---------------------------------------------------------------------------------------------
+# Configuration
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RGBDConfig:
+    """Parameters of `RGBDProposer`; defaults are the shipped model's. Pixel quantities are at a
+    640-pixel-wide working image and scale with the working width."""
+
+    # --- Working resolution ---
+    max_side: int = 640  # larger images are segmented at this long side, boxes mapped back
+
+    # --- Depth sensor model ---
+    depth_min_m: float = 0.1  # readings outside [min, max] are invalid
+    depth_max_m: float = 10.0
+    noise_base_m: float = 0.0015  # sigma(z) = base + quad * z^2 (z in m)
+    noise_quad: float = 0.0015
+    jump_rel: float = 0.03  # neighbours more than rel * z + abs apart are different surfaces
+    jump_abs_m: float = 0.01
+
+    # --- Support plane ---
+    plane_stride: int = 4  # pixel grid for RANSAC
+    ransac_iterations: int = 96
+    ransac_eval_points: int = 3000  # points scoring each hypothesis
+    plane_inlier_sigmas: float = 3.0
+    max_planes: int = 3
+    min_plane_fraction: float = 0.08  # of the valid grid points
+    level_gap_m: float = 0.25  # a parallel plane this much nearer is a table above a floor
+    upright_camera: bool = True  # image up is roughly world up: the support is seen from above
+
+    # --- Foreground and seeds ---
+    min_height_m: float = 0.006
+    height_sigmas: float = 1.5  # height threshold in sigma(z) of the smoothed height
+    max_height_m: float = 0.6  # taller things (walls, people) are not tabletop objects
+    colour_edge: float = 12.0  # Lab gradient (uint8 Lab units) that breaks seeds
+    min_seed_px: int = 12
+    base_px: int = 2  # near-plane pixels this close to a seed are left to the watershed
+    band_px: int = 15  # the watershed decides only this close to a seed
+
+    # --- Grouping ---
+    max_merge_cost: float = 0.85
+    max_object_m: float = 0.5  # no union larger than this (3-D extent)
+    max_regions: int = 600  # RGB-only: keep the largest seeds
+
+    # --- Scoring ---
+    object_size_m: tuple[float, float] = (0.015, 0.40)  # plausible 3-D extent
+    rgb_area_fraction: tuple[float, float] = (0.0002, 0.2)  # plausible image share, RGB-only
+
+    # --- Output ---
+    postprocess: ProposalConfig = field(default_factory=ProposalConfig)
+    seed: int = 0  # RANSAC random stream: the same frame always gives the same proposals
+
+    def __post_init__(self) -> None:
+        if isinstance(self.postprocess, dict):
+            self.postprocess = ProposalConfig(**self.postprocess)
+        if not isinstance(self.postprocess, ProposalConfig):
+            raise TypeError(f"RGBDConfig.postprocess must be a ProposalConfig or dict, got {self.postprocess!r}")
+        self.object_size_m = tuple(self.object_size_m)
+        self.rgb_area_fraction = tuple(self.rgb_area_fraction)
+        ints = {"max_side": 16, "plane_stride": 1, "ransac_iterations": 1, "ransac_eval_points": 10,
+                "max_planes": 1, "min_seed_px": 1, "base_px": 0, "band_px": 1, "max_regions": 2, "seed": 0}
+        for name, lo in ints.items():
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+                raise ValueError(f"RGBDConfig.{name} must be an int >= {lo}, got {v!r}")
+        pos = ("depth_max_m", "noise_base_m", "jump_rel", "plane_inlier_sigmas", "level_gap_m",
+               "max_height_m", "colour_edge", "max_object_m", "max_merge_cost")
+        for name in pos:
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise ValueError(f"RGBDConfig.{name} must be a finite number > 0, got {v!r}")
+        for name in ("depth_min_m", "noise_quad", "jump_abs_m", "min_height_m", "height_sigmas"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                raise ValueError(f"RGBDConfig.{name} must be a finite number >= 0, got {v!r}")
+        if self.depth_min_m >= self.depth_max_m:
+            raise ValueError(f"RGBDConfig.depth_min_m ({self.depth_min_m}) must be below "
+                             f"depth_max_m ({self.depth_max_m})")
+        if not 0 < self.min_plane_fraction < 1:
+            raise ValueError(f"RGBDConfig.min_plane_fraction must be in (0, 1), got {self.min_plane_fraction!r}")
+        for name in ("object_size_m", "rgb_area_fraction"):
+            lo_hi = getattr(self, name)
+            if len(lo_hi) != 2 or not 0 < lo_hi[0] < lo_hi[1]:
+                raise ValueError(f"RGBDConfig.{name} must be a pair 0 < min < max, got {lo_hi!r}")
+        if not isinstance(self.upright_camera, bool):
+            raise TypeError(f"RGBDConfig.upright_camera must be a bool, got {self.upright_camera!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["object_size_m"] = list(self.object_size_m)
+        out["rgb_area_fraction"] = list(self.rgb_area_fraction)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RGBDConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"RGBDConfig.from_dict got unknown keys {unknown}; known: {sorted(known)}")
+        return cls(**data)
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Segmentation:
+    """Everything `RGBDProposer` computed for a frame, before `postprocess`.
+
+    boxes: (N, 4) float64 xyxy in input-image pixels (pixel-edge convention: a region covering
+    columns u0..u1 has x1 = u0, x2 = u1 + 1); scores: (N,) float64 in [0, 1];
+    level: (N,) int8, 0 = one region, 1 = a union of regions (merged neighbours);
+    regions: (H, W) int32 at the working resolution: -1 watershed line, 0 unassigned,
+    1 background, 2.. region id + 2; plane: (4,) float64 (n, d) with n . X + d = height above
+    the support (camera frame, n unit, d > 0), or None; mode: 'rgbd' or 'rgb';
+    scale: working size / input size; timings: seconds per stage.
+    """
+
+    boxes: np.ndarray
+    scores: np.ndarray
+    level: np.ndarray
+    regions: np.ndarray
+    plane: np.ndarray | None
+    mode: str
+    scale: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# Input checks
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_inputs(rgb: Any, depth_m: Any, K: Any) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    if not isinstance(rgb, np.ndarray):
+        raise ValueError(f"rgb must be a numpy array (H, W, 3) uint8, got {type(rgb).__name__}")
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[0] < 1 or rgb.shape[1] < 1:
+        raise ValueError(f"rgb must have shape (H, W, 3) with H, W >= 1, got {rgb.shape}")
+    if rgb.dtype != np.uint8:
+        raise ValueError(f"rgb must be uint8, got dtype {rgb.dtype}")
+    H, W = rgb.shape[:2]
+    depth = None
+    if depth_m is not None:
+        depth_m = np.asarray(depth_m)
+        if depth_m.size > 0:
+            if depth_m.shape != (H, W):
+                raise ValueError(f"depth_m must have the image's shape {(H, W)}, got {depth_m.shape}")
+            if not np.issubdtype(depth_m.dtype, np.floating):
+                raise ValueError(f"depth_m must be float metres (NaN = invalid), got dtype {depth_m.dtype}; "
+                                 "decode 16UC1 millimetres with fo1_ros.geometry.decode_depth first")
+            depth = depth_m.astype(np.float32, copy=False)
+    cam = None
+    if K is not None:
+        k = np.asarray(K, dtype=np.float64) if not isinstance(K, np.ndarray) or K.dtype != object else None
+        if k is None or k.shape not in ((3, 3), (9,)):
+            raise ValueError(f"K must be a (3, 3) or (9,) intrinsics matrix, got {getattr(K, 'shape', K)!r}")
+        k = k.reshape(3, 3)
+        if not np.isfinite(k).all() or k[0, 0] <= 0 or k[1, 1] <= 0:
+            raise ValueError(f"K must be finite with positive focal lengths, got {k.tolist()}")
+        cam = k
+    return rgb, depth, cam
+
+
+# ---------------------------------------------------------------------------------------------
+# Geometry: support plane and heights
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Plane:
+    n: np.ndarray  # (3,) unit normal toward the camera
+    d: float  # camera height above the plane, m
+    support: int  # inlier grid points
+    inliers: np.ndarray  # (M,) bool over the grid points
+
+
+def _sigma(z: np.ndarray, cfg: RGBDConfig) -> np.ndarray:
+    return cfg.noise_base_m + cfg.noise_quad * z * z
+
+
+def _ransac_plane(P: np.ndarray, cfg: RGBDConfig, rng: np.random.Generator) -> _Plane | None:
+    """Best plane through (M, 3) points: vectorised RANSAC, then two least-squares refits."""
+    if len(P) < 30:
+        return None
+    tol = cfg.plane_inlier_sigmas * _sigma(P[:, 2], cfg)  # (M,)
+    ev = rng.choice(len(P), min(cfg.ransac_eval_points, len(P)), replace=False)
+    tri = P[rng.integers(0, len(P), (cfg.ransac_iterations, 3))]  # (T, 3, 3)
+    nrm = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])  # (T, 3)
+    ln = np.linalg.norm(nrm, axis=1)
+    ok = ln > 1e-12
+    if not ok.any():
+        return None
+    nrm = nrm[ok] / ln[ok, None]
+    off = -np.einsum("tk,tk->t", nrm, tri[ok, 0])  # (T,)
+    votes = (np.abs(P[ev] @ nrm.T + off) < tol[ev, None]).sum(0)  # (T,)
+    n, d = nrm[int(np.argmax(votes))], float(off[int(np.argmax(votes))])
+    for _ in range(2):
+        m = np.abs(P @ n + d) < tol
+        if m.sum() < 3:
+            return None
+        q = P[m]
+        mu = q.mean(0)
+        n = np.linalg.svd(q - mu, full_matrices=False)[2][-1]
+        d = float(-n @ mu)
+    if d < 0:  # orient toward the camera: the camera (origin) has positive height
+        n, d = -n, -d
+    m = np.abs(P @ n + d) < tol
+    return _Plane(n, d, int(m.sum()), m)
+
+
+def _support_plane(z: np.ndarray, valid: np.ndarray, K: np.ndarray, cfg: RGBDConfig, s_px: float,
+                   rng: np.random.Generator) -> tuple[_Plane, np.ndarray] | None:
+    """The support plane and its image region ((H, W) uint8 0/1), or None."""
+    H, W = z.shape
+    st = max(1, int(round(cfg.plane_stride * s_px)))
+    zs = z[::st, ::st]
+    vs, us = np.nonzero(valid[::st, ::st])
+    if len(vs) < 50:
+        return None
+    zz = zs[vs, us].astype(np.float64)
+    P = np.stack([(us * st - K[0, 2]) / K[0, 0] * zz, (vs * st - K[1, 2]) / K[1, 1] * zz, zz], 1)  # (M, 3)
+    planes: list[_Plane] = []
+    left = np.ones(len(P), bool)
+    tol2 = 2 * cfg.plane_inlier_sigmas * _sigma(P[:, 2], cfg)
+    for _ in range(cfg.max_planes):
+        idx = np.flatnonzero(left)
+        if len(idx) < cfg.min_plane_fraction * len(P):
+            break
+        pl = _ransac_plane(P[idx], cfg, rng)
+        if pl is None or pl.support < cfg.min_plane_fraction * len(P):
+            break
+        full = np.zeros(len(P), bool)
+        full[idx[pl.inliers]] = True
+        planes.append(_Plane(pl.n, pl.d, pl.support, full))
+        left &= ~(np.abs(P @ pl.n + pl.d) < tol2)
+    if cfg.upright_camera:
+        # seen from above: normal toward image-up (-y), or facing the camera when looking down
+        planes = [p for p in planes if -p.n[1] > 0.2 or -p.n[2] > 0.9]
+    if not planes:
+        return None
+    big = max(planes, key=lambda p: p.support)
+    higher = [p for p in planes if p is not big and abs(p.n @ big.n) > 0.95
+              and p.d < big.d - cfg.level_gap_m and p.support > 0.25 * big.support]
+    plane = min(higher, key=lambda p: p.d) if higher else big
+    # image region: convex hull of the inlier patches (at least a tenth of the largest patch)
+    grid = np.zeros(zs.shape, np.uint8)
+    grid[vs[plane.inliers], us[plane.inliers]] = 1
+    grid = cv2.morphologyEx(grid, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    nl, lab, stats, _ = cv2.connectedComponentsWithStats(grid, connectivity=8)
+    area = stats[:, cv2.CC_STAT_AREA].copy()
+    area[0] = 0
+    if nl < 2:
+        return None
+    pv, pu = np.nonzero((area >= 0.1 * area.max())[lab])
+    hull = cv2.convexHull(np.stack([pu * st, pv * st], 1).astype(np.int32))
+    region = np.zeros((H, W), np.uint8)
+    cv2.fillConvexPoly(region, hull, 1)
+    region = cv2.dilate(region, np.ones((2 * st + 1, 2 * st + 1), np.uint8))
+    return plane, region
+
+
+# ---------------------------------------------------------------------------------------------
+# Colour
+# ---------------------------------------------------------------------------------------------
+
+
+def _colour(rgb: np.ndarray, cfg: RGBDConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Lab image (H, W, 3) float32 (lightness at half weight) and colour-edge mask (H, W) bool."""
+    lab = cv2.cvtColor(cv2.GaussianBlur(rgb, (3, 3), 0), cv2.COLOR_RGB2Lab)
+    g = cv2.morphologyEx(lab, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
+    edge = np.maximum(np.maximum(g[..., 0] >> 1, g[..., 1]), g[..., 2]) > cfg.colour_edge
+    labf = lab.astype(np.float32)
+    labf[..., 0] *= 0.5  # shading changes lightness; hue and chroma separate objects better
+    return labf, edge
+
+
+# ---------------------------------------------------------------------------------------------
+# Regions and their boundaries
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Regions:
+    """Additive statistics of R regions (so unions are sums) and their boundaries."""
+
+    area: np.ndarray  # (R,) float64 pixels
+    box: np.ndarray  # (R, 4) float64 xyxy pixel edges
+    mom: np.ndarray  # (R, 10) float64: valid-point count, sum x, y, z, xx, yy, zz, xy, xz, yz
+    border: np.ndarray  # (R,) float64 pixels on the image border
+    # boundary edges between regions a < b (and with background, b = -1):
+    ea: np.ndarray  # (E,) int64
+    eb: np.ndarray  # (E,) int64
+    en: np.ndarray  # (E, 4) float64: pixel pairs, valid-depth pairs, jumping pairs, sum of colour diffs
+
+
+def _region_stats(ws: np.ndarray, R: int, lab: np.ndarray, z: np.ndarray | None, valid: np.ndarray | None,
+                  K: np.ndarray | None, cfg: RGBDConfig) -> _Regions:
+    H, W = ws.shape
+    lbl = ws.ravel()
+    sel = np.flatnonzero(lbl >= 2)
+    r = lbl[sel] - 2
+    ys, xs = np.divmod(sel, W)
+    area = np.bincount(r, minlength=R).astype(np.float64)
+    x1 = np.full(R, W, np.int64)
+    y1 = np.full(R, H, np.int64)
+    x2 = np.full(R, -1, np.int64)
+    y2 = np.full(R, -1, np.int64)
+    np.minimum.at(x1, r, xs)
+    np.minimum.at(y1, r, ys)
+    np.maximum.at(x2, r, xs)
+    np.maximum.at(y2, r, ys)
+    box = np.stack([x1, y1, x2 + 1, y2 + 1], 1).astype(np.float64)
+    on_border = (xs == 0) | (ys == 0) | (xs == W - 1) | (ys == H - 1)
+    border = np.bincount(r[on_border], minlength=R).astype(np.float64)
+    mom = np.zeros((R, 10))
+    if z is not None and K is not None:
+        v = valid.ravel()[sel]
+        rv, zv = r[v], z.ravel()[sel][v].astype(np.float64)
+        X = (xs[v] - K[0, 2]) / K[0, 0] * zv
+        Y = (ys[v] - K[1, 2]) / K[1, 1] * zv
+        cols = (np.ones_like(zv), X, Y, zv, X * X, Y * Y, zv * zv, X * Y, X * zv, Y * zv)
+        for i, c in enumerate(cols):
+            mom[:, i] = np.bincount(rv, weights=c, minlength=R)
+
+    # boundaries: pixel pairs two apart (watershed lines are one pixel wide)
+    pa, pb, dc, nv, nj = [], [], [], [], []
+    for sl_a, sl_b in (((slice(None), slice(0, -2)), (slice(None), slice(2, None))),
+                       ((slice(0, -2), slice(None)), (slice(2, None), slice(None)))):
+        a, b = ws[sl_a], ws[sl_b]
+        m = (a != b) & (a >= 1) & (b >= 1) & ((a >= 2) | (b >= 2))
+        if not m.any():
+            continue
+        pa.append(a[m])
+        pb.append(b[m])
+        diff = lab[sl_a][m] - lab[sl_b][m]
+        dc.append(np.sqrt((diff * diff).sum(1)))
+        if z is not None:
+            za, zb = z[sl_a][m], z[sl_b][m]
+            both = valid[sl_a][m] & valid[sl_b][m]
+            jt = cfg.jump_rel * np.minimum(za, zb) + cfg.jump_abs_m
+            nv.append(both)
+            nj.append(both & (np.abs(za - zb) > jt))
+    if pa:
+        a = np.concatenate(pa).astype(np.int64) - 2
+        b = np.concatenate(pb).astype(np.int64) - 2
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        # background (-1) pairs: the region is `hi`
+        key_a = np.where(lo < 0, hi, lo)
+        key_b = np.where(lo < 0, -1, hi)
+        key = key_a * (R + 1) + (key_b + 1)
+        uk, inv = np.unique(key, return_inverse=True)
+        en = np.zeros((len(uk), 4))
+        en[:, 0] = np.bincount(inv, minlength=len(uk))
+        if nv:
+            en[:, 1] = np.bincount(inv, weights=np.concatenate(nv), minlength=len(uk))
+            en[:, 2] = np.bincount(inv, weights=np.concatenate(nj), minlength=len(uk))
+        en[:, 3] = np.bincount(inv, weights=np.concatenate(dc), minlength=len(uk))
+        ea, eb = uk // (R + 1), uk % (R + 1) - 1
+    else:
+        ea = eb = np.zeros(0, np.int64)
+        en = np.zeros((0, 4))
+    return _Regions(area, box, mom, border, ea, eb, en)
+
+
+def _strengths(en: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Depth-jump strength js and colour strength cs in [0, 1] of boundary stats (..., 4)."""
+    js = (en[..., 2] + 1.0) / (en[..., 1] + 2.0)  # prior 0.5 where depth is missing
+    mean_dc = en[..., 3] / np.maximum(en[..., 0], 1.0)
+    cs = np.clip((mean_dc - 6.0) / 34.0, 0.0, 1.0)  # 6: sensor noise and blur; 40: clearly different
+    return js, cs
+
+
+def _extent(mom: np.ndarray) -> np.ndarray:
+    """3-D extent (m) from second moments (..., 10): sqrt(12 * largest variance) (a uniform bar)."""
+    n = np.maximum(mom[..., 0], 1.0)
+    mu = mom[..., 1:4] / n[..., None]
+    cov = np.empty(mom.shape[:-1] + (3, 3))
+    for (i, j), k in zip(((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2)), range(4, 10)):
+        c = mom[..., k] / n - mu[..., i] * mu[..., j]
+        cov[..., i, j] = c
+        cov[..., j, i] = c
+    lam = np.linalg.eigvalsh(cov)[..., -1]
+    ext = np.sqrt(12.0 * np.maximum(lam, 0.0))
+    return np.where(mom[..., 0] >= 5, ext, np.nan)
+
+
+# ---------------------------------------------------------------------------------------------
+# Grouping and scoring
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Candidate:
+    members: frozenset[int]
+    internal: float  # strongest boundary merged inside (0 for one region)
+
+
+def _group(reg: _Regions, R: int, cfg: RGBDConfig, has_depth: bool) -> list[_Candidate]:
+    """Greedy hierarchical merging under two cost functions; each union is a candidate."""
+    cands = [_Candidate(frozenset([i]), 0.0) for i in range(R) if reg.area[i] > 0]
+    pair = reg.eb >= 0
+    ea, eb, en = reg.ea[pair], reg.eb[pair], reg.en[pair]
+    if not len(ea):
+        return cands
+    seen = {c.members for c in cands}
+    for strategy in ("geometry", "appearance"):
+        # node state: members, stats; edges as dict node -> {node: boundary stats}
+        members = {i: frozenset([i]) for i in range(R)}
+        mom = {i: reg.mom[i] for i in range(R)}
+        internal = dict.fromkeys(range(R), 0.0)
+        adj: dict[int, dict[int, np.ndarray]] = {i: {} for i in range(R)}
+        for a, b, e in zip(ea.tolist(), eb.tolist(), en):
+            adj[a][b] = e
+            adj[b][a] = e
+
+        def cost(e: np.ndarray) -> float:
+            js, cs = _strengths(e)
+            if not has_depth:
+                return float(cs)
+            return float(js + 0.25 * cs) if strategy == "geometry" else float(cs + 0.5 * js)
+
+        heap = [(cost(e), a, b) for a, nb in adj.items() for b, e in nb.items() if a < b]
+        heapq.heapify(heap)
+        nxt = R
+        while heap:
+            c, a, b = heapq.heappop(heap)
+            if a not in members or b not in members or b not in adj[a]:
+                continue  # stale: one side was merged already
+            if c > cfg.max_merge_cost:
+                break
+            m = mom[a] + mom[b]
+            if has_depth and m[0] >= 5 and _extent(m) > cfg.max_object_m:
+                continue
+            js, cs = _strengths(adj[a][b])
+            s = float(max(js, 0.6 * cs)) if has_depth else float(cs)
+            u = nxt
+            nxt += 1
+            members[u] = members.pop(a) | members.pop(b)
+            mom[u] = m
+            internal[u] = max(internal.pop(a), internal.pop(b), s)
+            nb_u: dict[int, np.ndarray] = {}
+            for old in (a, b):
+                for x, e in adj.pop(old).items():
+                    if x in (a, b):
+                        continue
+                    del adj[x][old]
+                    nb_u[x] = nb_u[x] + e if x in nb_u else e
+            adj[u] = nb_u
+            for x, e in nb_u.items():
+                adj[x][u] = e
+                heapq.heappush(heap, (cost(e), u, x))
+            if members[u] not in seen:
+                seen.add(members[u])
+                cands.append(_Candidate(members[u], internal[u]))
+    return cands
+
+
+def _score(cands: list[_Candidate], reg: _Regions, R: int, image_hw: tuple[int, int], cfg: RGBDConfig,
+           has_depth: bool, s_px: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Boxes (N, 4), scores (N,) and levels (N,) of the candidates (see the module docstring)."""
+    H, W = image_hw
+    N = len(cands)
+    M = np.zeros((N, R))  # candidate x region membership
+    for i, c in enumerate(cands):
+        M[i, list(c.members)] = 1.0
+    area = M @ reg.area
+    mom = M @ reg.mom
+    border = M @ reg.border
+    # boxes: union of member boxes
+    boxes = np.zeros((N, 4))
+    for i, c in enumerate(cands):
+        b = reg.box[list(c.members)]
+        boxes[i] = (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
+    # closure: strength of the outer boundary, by edges whose one end is inside
+    js, cs = _strengths(reg.en)
+    if has_depth:
+        s_edge = np.where(reg.eb < 0, 1.0, np.maximum(js, 0.6 * cs))
+    else:
+        s_edge = cs
+    ina = M[:, reg.ea]  # (N, E)
+    inb = np.where(reg.eb >= 0, M[:, np.maximum(reg.eb, 0)], 0.0)  # (N, E)
+    outer = ina + inb == 1  # (N, E) edges crossing the candidate's boundary
+    length = outer @ reg.en[:, 0]
+    strength = outer @ (reg.en[:, 0] * s_edge)
+    bw = 0.5 * border  # the image border is an unknown boundary
+    closure = (strength + bw) / np.maximum(length + border, 1.0)
+    cohesion = 1.0 - np.array([c.internal for c in cands])
+    fill = area / np.maximum((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]), 1.0)
+    p_fill = np.clip(fill / 0.35, 0.0, 1.0) ** 0.5
+    touches = border > 0
+    if has_depth:
+        ext = _extent(mom)
+        lo, hi = cfg.object_size_m
+        p_size = np.where(np.isnan(ext), 0.6,
+                          np.exp(-np.maximum(np.log(lo / np.maximum(ext, 1e-6)), 0.0) ** 2 / 0.5)
+                          * np.exp(-np.maximum(np.log(np.nan_to_num(ext, nan=lo) / hi), 0.0) ** 2 / 0.1))
+        p_border = np.where(touches, 0.8, 1.0)
+    else:
+        frac = area / float(H * W)
+        lo, hi = cfg.rgb_area_fraction
+        p_size = (np.exp(-np.maximum(np.log(lo / np.maximum(frac, 1e-9)), 0.0) ** 2 / 0.5)
+                  * np.exp(-np.maximum(np.log(frac / hi), 0.0) ** 2 / 0.3))
+        p_border = np.where(touches, 0.5, 1.0)
+    score = p_size * p_fill * p_border * (0.3 + 0.7 * closure * cohesion)
+    level = np.array([len(c.members) > 1 for c in cands], np.int8)
+    return boxes, np.clip(score, 0.0, 1.0), level
+
+
+# ---------------------------------------------------------------------------------------------
+# The proposer
+# ---------------------------------------------------------------------------------------------
+
+
+class RGBDProposer:
+    """Class-agnostic proposals from RGB-D geometry and colour (module docstring); a
+    `ProposalSource` named 'rgbd'. Never reads ground truth: only `rgb`, `depth_m`, `K`."""
+
+    name = "rgbd"
+
+    def __init__(self, config: RGBDConfig | dict | None = None):
+        if config is None:
+            config = RGBDConfig()
+        elif isinstance(config, dict):
+            config = RGBDConfig.from_dict(config)
+        elif not isinstance(config, RGBDConfig):
+            raise TypeError(f"config must be an RGBDConfig or dict, got {type(config).__name__}")
+        self.config = config
+
+    def __call__(self, rgb: np.ndarray, depth_m: np.ndarray | None = None,
+                 K: np.ndarray | None = None) -> Proposals:
+        """Proposals for one frame.
+
+        Args:
+            rgb: (H, W, 3) uint8.
+            depth_m: (H, W) float metres registered to `rgb`, NaN / <= 0 / inf invalid; None or
+                an empty array for none.
+            K: (3, 3) or (9,) intrinsics of `rgb` (pixel centres at integer coordinates).
+        Returns:
+            `Proposals`: boxes (N, 4) float64 xyxy in `rgb` pixels sorted by score, N <= top_k,
+            after `postprocess` with `config.postprocess`.
+        """
+        seg = self.segment(rgb, depth_m, K)
+        return postprocess(seg.boxes, seg.scores, rgb.shape[:2], self.config.postprocess, self.name)
+
+    def segment(self, rgb: np.ndarray, depth_m: np.ndarray | None = None,
+                K: np.ndarray | None = None) -> Segmentation:
+        """All candidates with scores, before `postprocess` (same arguments as `__call__`)."""
+        cfg = self.config
+        t: dict[str, float] = {}
+        t0 = time.perf_counter()
+        rgb, depth, K = _check_inputs(rgb, depth_m, K)
+        H0, W0 = rgb.shape[:2]
+        scale = min(1.0, cfg.max_side / max(H0, W0))
+        if scale < 1.0:
+            size = (max(1, round(W0 * scale)), max(1, round(H0 * scale)))
+            rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+            if depth is not None:
+                depth = cv2.resize(depth, size, interpolation=cv2.INTER_NEAREST)
+            if K is not None:
+                sx, sy = size[0] / W0, size[1] / H0
+                K = K.copy()
+                K[0, :2] *= sx
+                K[1, :2] *= sy
+                # pixel centres at integers: edges scale, so centre' = (centre + 0.5) * s - 0.5
+                K[0, 2] = (K[0, 2] + 0.5) * sx - 0.5
+                K[1, 2] = (K[1, 2] + 0.5) * sy - 0.5
+        H, W = rgb.shape[:2]
+        s_px = W / 640.0  # pixel parameters are given for a 640-wide image
+        empty = Segmentation(np.zeros((0, 4)), np.zeros(0), np.zeros(0, np.int8),
+                             np.zeros((H, W), np.int32), None, "rgb", scale, t)
+        if H < 2 or W < 2:
+            return empty
+
+        valid = None
+        z = None
+        if depth is not None:
+            valid = np.isfinite(depth) & (depth >= cfg.depth_min_m) & (depth <= cfg.depth_max_m)
+            if valid.any():
+                z = np.where(valid, depth, np.float32(0)).astype(np.float32)
+            else:
+                _warn_once("no_valid_depth", "depth has no valid pixels: RGB-only proposals (lower recall)")
+                valid = None
+        lab, edge = _colour(rgb, cfg)
+        t["colour"] = time.perf_counter() - t0
+
+        support = None
+        if z is not None and K is not None:
+            t0 = time.perf_counter()
+            support = _support_plane(z, valid, K, cfg, s_px, np.random.default_rng(cfg.seed))
+            t["plane"] = time.perf_counter() - t0
+            if support is None:
+                _warn_once("no_plane", "no support plane found in depth: RGB-only proposals (lower recall)")
+        elif z is not None:
+            _warn_once("no_K", "depth without intrinsics K: RGB-only proposals with depth-jump cues")
+        else:
+            _warn_once("no_depth", "no depth: RGB-only proposals (lower recall than RGB-D)")
+
+        t0 = time.perf_counter()
+        if support is not None:
+            markers, plane_vec = self._rgbd_markers(z, valid, K, edge, support, cfg, s_px)
+            mode = "rgbd"
+        else:
+            markers, plane_vec = self._rgb_markers(edge, cfg, s_px), None
+            mode = "rgb"
+        R = int(markers.max()) - 1
+        t["seeds"] = time.perf_counter() - t0
+        if R < 1:
+            empty.mode, empty.plane = mode, plane_vec
+            return empty
+        t0 = time.perf_counter()
+        ws = cv2.watershed(np.ascontiguousarray(rgb), markers)
+        # watershed lines: give each to its highest-numbered neighbouring region (not background)
+        line = ws == -1
+        grown = cv2.dilate(ws.astype(np.float32), np.ones((3, 3), np.uint8)).astype(np.int32)
+        ws_full = np.where(line & (grown >= 2), grown, ws)
+        t["watershed"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        reg = _region_stats(ws, R, lab, z, valid, K if mode == "rgbd" else None, cfg)
+        # boxes include the lines next to each region
+        reg_full = _boxes_only(ws_full, R)
+        reg.box = np.where(reg.area[:, None] > 0, reg_full, reg.box)
+        t["regions"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        has_depth = mode == "rgbd"
+        cands = _group(reg, R, cfg, has_depth)
+        boxes, scores, level = _score(cands, reg, R, (H, W), cfg, has_depth, s_px)
+        t["group"] = time.perf_counter() - t0
+        if scale < 1.0:
+            boxes = boxes / np.array([W / W0, H / H0, W / W0, H / H0])
+        order = np.argsort(-scores, kind="stable")
+        return Segmentation(boxes[order], scores[order], level[order], ws, plane_vec, mode, scale, t)
+
+    # ---- markers -----------------------------------------------------------------------------
+    @staticmethod
+    def _rgbd_markers(z: np.ndarray, valid: np.ndarray, K: np.ndarray, edge: np.ndarray,
+                      support: tuple[_Plane, np.ndarray], cfg: RGBDConfig,
+                      s_px: float) -> tuple[np.ndarray, np.ndarray]:
+        """Watershed markers (H, W) int32: 0 unknown, 1 background, 2.. seeds; and the plane (4,)."""
+        plane, region = support
+        H, W = z.shape
+        n, d = plane.n, plane.d
+        gx = (n[0] * (np.arange(W) - K[0, 2]) / K[0, 0]).astype(np.float32)  # (W,)
+        gy = (n[1] * (np.arange(H) - K[1, 2]) / K[1, 1] + n[2]).astype(np.float32)  # (H,)
+        h = z * (gy[:, None] + gx[None, :]) + np.float32(d)  # (H, W) height above the plane, m
+        vf = valid.astype(np.float32)
+        hs = cv2.boxFilter(h * vf, -1, (5, 5), normalize=False)
+        cnt = cv2.boxFilter(vf, -1, (5, 5), normalize=False)
+        hs = np.where(cnt > 0.5, hs / np.maximum(cnt, 1e-6), 0.0)  # NaN-aware 5x5 mean height
+        thr = np.maximum(cfg.min_height_m, cfg.height_sigmas * _sigma(z, cfg))
+        fg = valid & (hs > thr) & (h > 0.5 * thr) & (h < cfg.max_height_m)
+        # far side of depth jumps: the near side belongs to the occluder
+        jt = cfg.jump_rel * z + cfg.jump_abs_m
+        far = np.zeros((H, W), bool)
+        dzx = z[:, 1:] - z[:, :-1]
+        bx = valid[:, 1:] & valid[:, :-1] & (np.abs(dzx) > jt[:, 1:])
+        far[:, 1:] |= bx & (dzx > 0)
+        far[:, :-1] |= bx & (dzx < 0)
+        dzy = z[1:] - z[:-1]
+        by = valid[1:] & valid[:-1] & (np.abs(dzy) > jt[1:])
+        far[1:] |= by & (dzy > 0)
+        far[:-1] |= by & (dzy < 0)
+        fg &= ~far
+        min_px = max(2, int(round(cfg.min_seed_px * s_px * s_px)))
+        nf, flab, fst, _ = cv2.connectedComponentsWithStats(fg.view(np.uint8), connectivity=4)
+        seed = fg & ~edge
+        ns, slab, sst, _ = cv2.connectedComponentsWithStats(seed.view(np.uint8), connectivity=4)
+        keep = sst[:, cv2.CC_STAT_AREA] >= min_px
+        keep[0] = False
+        # foreground blobs that colour edges ate whole become one seed
+        covered = np.bincount(flab[slab > 0][keep[slab[slab > 0]]], minlength=nf) > 0
+        lost = (~covered) & (fst[:, cv2.CC_STAT_AREA] >= min_px)
+        lost[0] = False
+        ids = np.zeros(ns, np.int32)
+        ids[keep] = np.arange(1, int(keep.sum()) + 1)
+        seeds = ids[slab]
+        nxt = int(keep.sum()) + 1
+        if lost.any():
+            lid = np.zeros(nf, np.int32)
+            lid[lost] = np.arange(nxt, nxt + int(lost.sum()))
+            extra = lid[flab]
+            seeds = np.where(extra > 0, extra, seeds)
+            nxt += int(lost.sum())
+        # seeds must touch the support region
+        inside = np.bincount(seeds.ravel(), weights=region.ravel(), minlength=nxt) > 0
+        inside[0] = False
+        remap = np.zeros(nxt, np.int32)
+        remap[inside] = np.arange(2, 2 + int(inside.sum()))
+        markers = remap[seeds]  # (H, W) 0 or 2..
+        sm = (markers > 0).astype(np.uint8)
+        rb = max(0, int(round(cfg.base_px * s_px)))
+        near = cv2.dilate(sm, np.ones((2 * rb + 1, 2 * rb + 1), np.uint8)) if rb else sm
+        rB = max(1, int(round(cfg.band_px * s_px)))
+        band = cv2.dilate(sm, np.ones((2 * rB + 1, 2 * rB + 1), np.uint8))
+        bg = (valid & (hs < 0.5 * thr) & (near == 0)) | (band == 0)
+        markers[bg & (markers == 0)] = 1
+        return markers, np.array([n[0], n[1], n[2], d])
+
+    @staticmethod
+    def _rgb_markers(edge: np.ndarray, cfg: RGBDConfig, s_px: float) -> np.ndarray:
+        """Watershed markers (H, W) int32 from colour alone: non-edge regions, 0 elsewhere."""
+        min_px = max(2, int(round(cfg.min_seed_px * s_px * s_px)))
+        ns, slab, sst, _ = cv2.connectedComponentsWithStats((~edge).view(np.uint8), connectivity=4)
+        area = sst[:, cv2.CC_STAT_AREA].copy()
+        area[0] = 0
+        keep = area >= min_px
+        if keep.sum() > cfg.max_regions:
+            keep &= area >= np.sort(area)[-cfg.max_regions]
+        ids = np.zeros(ns, np.int32)
+        ids[keep] = np.arange(2, 2 + int(keep.sum()))
+        return ids[slab]
+
+
+def _boxes_only(ws: np.ndarray, R: int) -> np.ndarray:
+    """(R, 4) float64 boxes of labels 2..R+1 in `ws`."""
+    H, W = ws.shape
+    lbl = ws.ravel()
+    sel = np.flatnonzero(lbl >= 2)
+    r = lbl[sel] - 2
+    ys, xs = np.divmod(sel, W)
+    x1 = np.full(R, W, np.int64)
+    y1 = np.full(R, H, np.int64)
+    x2 = np.full(R, -1, np.int64)
+    y2 = np.full(R, -1, np.int64)
+    np.minimum.at(x1, r, xs)
+    np.minimum.at(y1, r, ys)
+    np.maximum.at(x2, r, xs)
+    np.maximum.at(y2, r, ys)
+    return np.stack([x1, y1, x2 + 1, y2 + 1], 1).astype(np.float64)
