@@ -185,6 +185,8 @@ class HFRE(nn.Module):
         else:
             feat = torch.cat([lvl.float() for lvl in vt_levels], dim=1)  # (1, L*C, gh, gw)
             out = roi_align_mean(feat, [boxes], k, spatial_scale=1.0 / self.patch_size)
-        if self.cfg.mm_apply_region_layer_norm:
+        # The reference's ViT-only path returns before its LayerNorm (it builds vt_region_norm but
+        # never applies it there); the hybrid path applies it.
+        if self.cfg.mm_apply_region_layer_norm and not self.cfg.mm_use_vt_region_feature_only:
             out = _layer_norm_fp32(self.vt_region_norm, out)
         return out
