@@ -114,6 +114,7 @@ class FO1Output:
     loss: torch.Tensor | None
     cache: DynamicCache | None
     last_hidden_state: torch.Tensor | None = None
+    token_losses: torch.Tensor | None = None  # (n_targets,) per-target cross-entropy, row-major order
 
 
 @dataclass
@@ -346,8 +347,10 @@ class FO1ForCausalLM(nn.Module):
             keep = targets != IGNORE_INDEX  # (B, T-1)
             h = hidden[:, :-1][keep]  # (n_targets, D)
             logits = self.lm_head(h).float()
-            loss = F.cross_entropy(logits, targets[keep]) if h.shape[0] else hidden.sum() * 0.0
-            return FO1Output(None, loss, out.cache, hidden)
+            if not h.shape[0]:
+                return FO1Output(None, hidden.sum() * 0.0, out.cache, hidden, logits.new_zeros(0))
+            token_losses = F.cross_entropy(logits, targets[keep], reduction="none")
+            return FO1Output(None, token_losses.mean(), out.cache, hidden, token_losses.detach())
         h = hidden[:, -logits_to_keep:] if logits_to_keep else hidden
         return FO1Output(self.lm_head(h).float(), None, out.cache, hidden)
 

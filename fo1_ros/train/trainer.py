@@ -124,6 +124,7 @@ class Example:
     boxes: np.ndarray  # (N, 4) frame pixels
     prefix: list[int]  # with IMAGE_SLOT / OBJECT_SLOT
     segments: list[tuple[list[int], list[int]]]  # (ids, labels) per question
+    tasks: list[str] = field(default_factory=list)  # task name per segment (for per-task losses)
 
 
 def make_example(frame, rng: np.random.Generator, prompts: PromptBuilder, weights: dict[str, float],
@@ -139,11 +140,14 @@ def make_example(frame, rng: np.random.Generator, prompts: PromptBuilder, weight
         suffix = prompts.build(qa.question, regions.n).suffix
         answer = prompts.answer_ids(qa.answer)
         segments.append((suffix + answer, [IGNORE_INDEX] * len(suffix) + answer))
-    return Example(frame.rgb, regions.boxes, built.prefix, segments)
+    return Example(frame.rgb, regions.boxes, built.prefix, segments, [qa.task for qa in qas])
 
 
-def forward_examples(model: FO1ForCausalLM, examples: list[Example]) -> torch.Tensor:
-    """Loss of a batch: frames encoded once, each QA segment attends to the prefix and itself."""
+def forward_examples(model: FO1ForCausalLM, examples: list[Example], per_task: dict | None = None) -> torch.Tensor:
+    """Loss of a batch: frames encoded once, each QA segment attends to the prefix and itself.
+
+    per_task: if given, receives {task: (sum of token losses, n tokens)} for this batch.
+    """
     cfg = model.config
     inputs = [prepare_frame(e.rgb, e.boxes, cfg) for e in examples]
     dev = model.device
@@ -175,6 +179,16 @@ def forward_examples(model: FO1ForCausalLM, examples: list[Example]) -> torch.Te
     allowed |= torch.eye(T, dtype=torch.bool, device=dev)[None]  # padding rows attend to themselves (no NaN)
     mask = {"full_attention": allowed[:, None]}  # (B, 1, T, T), True = attend
     out = model(batch.inputs_embeds, pos, mask, labels=batch.labels)
+    if per_task is not None and out.token_losses is not None:
+        # the loss at position t predicts token t+1: attribute each target to its segment's task
+        keep = batch.labels[:, 1:] != IGNORE_INDEX
+        seg_of_target = seg[:, 1:][keep]
+        row_of_target = torch.arange(B, device=dev)[:, None].expand(B, T - 1)[keep]
+        for loss_t, b, k in zip(out.token_losses.tolist(), row_of_target.tolist(), seg_of_target.tolist()):
+            name = examples[b].tasks[k - 1] if 0 < k <= len(examples[b].tasks) else "?"
+            acc = per_task.setdefault(name, [0.0, 0])
+            acc[0] += loss_t
+            acc[1] += 1
     return out.loss
 
 
@@ -278,6 +292,7 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
         stage = stages[state["stage"]]
         rng = np.random.default_rng([cfg.seed, state["stage"], state["step"]])
         losses: list[float] = []
+        task_losses: dict[str, list] = {}
         t_log, n_log = time.time(), 0
         while state["step"] < stage.steps:
             lr = _lr(stage, state["step"])
@@ -288,7 +303,7 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
                 ex = make_example(pool[int(rng.integers(len(pool)))], rng, prompts, stage.task_weights, cfg)
                 if ex is not None:
                     examples.append(ex)
-            loss = forward_examples(model, examples)
+            loss = forward_examples(model, examples, task_losses)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -304,7 +319,11 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
                 left = (stage.steps - state["step"]) * cfg.batch_size / max(rate, 1e-9)
                 if state["stage"] == 1:
                     left += cfg.stage2.steps * cfg.batch_size / max(rate, 1e-9) * 1.1
-                state["history"].append({"stage": state["stage"], "step": state["step"], "loss": avg, "lr": lr})
+                per = {t: round(v[0] / max(v[1], 1), 4) for t, v in sorted(task_losses.items())}
+                task_losses.clear()
+                state["history"].append({"stage": state["stage"], "step": state["step"], "loss": avg, "lr": lr,
+                                         "task_losses": per})
+                logger.info("stage %d step %d loss %.4f per task %s", state["stage"], state["step"], avg, per)
                 sys.stderr.write(f"\r[stage {state['stage']}] step {state['step']}/{stage.steps} loss {avg:.3f} "
                                  f"lr {lr:.1e} {rate:.1f} frames/s ({rate * cfg.qa_per_frame:.0f} QA/s) "
                                  f"ETA {_fmt_time(left)}   ")
