@@ -22,13 +22,16 @@ from ..model.ops import nms
 @dataclass
 class Proposals:
     """boxes: (N, 4) float64 xyxy pixels; scores: (N,) float64 in [0, 1]; index: (N,) int64 position
-    of each box in the source's raw output (so callers can map results back to their own boxes)."""
+    of each box in the source's raw output (so callers can map results back to their own boxes);
+    labels: optional N class names from a detector that has them ('' = none); proposals stay
+    class-agnostic, the labels are only carried along."""
 
     boxes: np.ndarray
     scores: np.ndarray
     source: str = ""
     dropped: dict[str, int] = field(default_factory=dict)  # how many boxes each filter removed
     index: np.ndarray | None = None
+    labels: list[str] | None = None
 
     def __post_init__(self):
         self.boxes = np.asarray(self.boxes, dtype=np.float64).reshape(-1, 4)
@@ -37,6 +40,10 @@ class Proposals:
             raise ValueError(f"{self.boxes.shape[0]} boxes but {self.scores.shape[0]} scores")
         self.index = (np.arange(len(self.boxes)) if self.index is None
                       else np.asarray(self.index, dtype=np.int64).reshape(-1))
+        if self.labels is not None:
+            self.labels = [str(v) for v in self.labels]
+            if len(self.labels) != self.boxes.shape[0]:
+                raise ValueError(f"{self.boxes.shape[0]} boxes but {len(self.labels)} labels")
 
     def __len__(self) -> int:
         return self.boxes.shape[0]
@@ -63,19 +70,24 @@ class ProposalConfig:
 
 
 def postprocess(boxes, scores, image_hw: tuple[int, int], cfg: ProposalConfig | None = None,
-                source: str = "", sort: bool = True) -> Proposals:
+                source: str = "", sort: bool = True, labels=None) -> Proposals:
     """Clip to the image, drop non-finite/degenerate boxes, threshold, NMS, keep the top k.
 
     Args:
         boxes: (N, 4) xyxy pixels (any float/int array); scores: (N,) or None (all 1.0).
         image_hw: (H, W) of the image the boxes refer to.
         sort: order by descending score (the reference's order); False keeps the input order.
+        labels: optional N class names, kept in step with the boxes (NMS stays class-agnostic).
     """
     cfg = cfg or ProposalConfig()
     b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     s = np.ones(len(b)) if scores is None else np.asarray(scores, dtype=np.float64).reshape(-1)
     if len(s) != len(b):
         raise ValueError(f"{len(b)} boxes but {len(s)} scores")
+    if labels is not None:
+        labels = [str(v) for v in labels]
+        if len(labels) != len(b):
+            raise ValueError(f"{len(b)} boxes but {len(labels)} labels")
     dropped: dict[str, int] = {}
     idx = np.arange(len(b))
 
@@ -102,7 +114,9 @@ def postprocess(boxes, scores, image_hw: tuple[int, int], cfg: ProposalConfig | 
     if len(b) > cfg.top_k:
         dropped["top_k"] = len(b) - cfg.top_k
         b, s, idx = b[:cfg.top_k], s[:cfg.top_k], idx[:cfg.top_k]
-    return Proposals(b, s, source, dropped, idx)
+    if labels is not None:
+        labels = [labels[i] for i in idx]
+    return Proposals(b, s, source, dropped, idx, labels)
 
 
 class ProposalSource(Protocol):
