@@ -362,7 +362,8 @@ FrameCallback = Callable[[int, dict[str, Any]], None]
 def process_bag(input_path: str | Path, out_dir: str | Path, config: NodeConfig | None = None, *,
                 engine: Any = None, topics: BagTopics | None = None, storage: str = "mcap",
                 namespace: str = "/fo1", max_frames: int | None = None, progress: bool = True,
-                sheet_frames: int = 12, on_frame: FrameCallback | None = None) -> BagReport:
+                sheet_frames: int = 12, on_frame: FrameCallback | None = None,
+                node: PerceptionNode | None = None) -> BagReport:
     """Run the node logic over a bag; write the output bag and the report into ``out_dir``.
 
     Args:
@@ -376,6 +377,8 @@ def process_bag(input_path: str | Path, out_dir: str | Path, config: NodeConfig 
         max_frames: stop after this many images.
         on_frame: called with (frame number, summary dict) after each processed frame (the
             demo prints from it); the summary has stamp_s, detections, counts, captions, timing.
+        node: a PerceptionNode to drive (its config wins over ``config``), so the caller can
+            ask it questions about the last frame afterwards.
 
     Every frame is processed (offline: nothing is dropped for being busy); bad messages are
     counted in ``report.stats`` and never stop the run.
@@ -387,7 +390,9 @@ def process_bag(input_path: str | Path, out_dir: str | Path, config: NodeConfig 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     out_bag = out_dir / OUTPUT_BAG_NAME
-    node = PerceptionNode(config, engine=engine, clock_ns=lambda: 0)
+    if node is None:
+        node = PerceptionNode(config, engine=engine)
+    config = node.config
     node.load_engine()
     store = msgs.typestore()
     ns = "/" + namespace.strip("/") if namespace.strip("/") else ""
