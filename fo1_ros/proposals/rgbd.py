@@ -679,27 +679,30 @@ class RGBDProposer:
 
         valid = None
         z = None
-        if depth is not None:
+        why = None  # why RGB-D mode is not possible: (key, message), warned once per process
+        if depth is None:
+            why = ("no_depth", "no depth: RGB-only proposals (lower recall than RGB-D)")
+        else:
             valid = np.isfinite(depth) & (depth >= cfg.depth_min_m) & (depth <= cfg.depth_max_m)
             if valid.any():
                 z = np.where(valid, depth, np.float32(0)).astype(np.float32)
             else:
-                _warn_once("no_valid_depth", "depth has no valid pixels: RGB-only proposals (lower recall)")
+                why = ("no_valid_depth", "depth has no valid pixels: RGB-only proposals (lower recall)")
                 valid = None
         lab, edge = _colour(rgb, cfg)
         t["colour"] = time.perf_counter() - t0
 
         support = None
-        if z is not None and K is not None:
+        if z is not None and K is None:
+            why = ("no_K", "depth without intrinsics K: RGB-only proposals with depth-jump cues")
+        elif z is not None:
             t0 = time.perf_counter()
             support = _support_plane(z, valid, K, cfg, s_px, np.random.default_rng(cfg.seed))
             t["plane"] = time.perf_counter() - t0
             if support is None:
-                _warn_once("no_plane", "no support plane found in depth: RGB-only proposals (lower recall)")
-        elif z is not None:
-            _warn_once("no_K", "depth without intrinsics K: RGB-only proposals with depth-jump cues")
-        else:
-            _warn_once("no_depth", "no depth: RGB-only proposals (lower recall than RGB-D)")
+                why = ("no_plane", "no support plane found in depth: RGB-only proposals (lower recall)")
+        if why is not None:
+            _warn_once(*why)
 
         t0 = time.perf_counter()
         if support is not None:
