@@ -128,6 +128,9 @@ class RGBDConfig:
     band_px: int = 15  # the watershed decides only this close to a seed...
     hole_band_px: int = 40  # ...or, where depth is missing, this close
     min_background_px: int = 400  # smaller background islands (cup floors at table height) are unknown
+    hole_seeds: bool = True  # also seed colour-distinct patches without depth (black/shiny objects)
+    hole_min_contrast: float = 0.3  # their colour strength against the table ring around them
+    hole_max_fraction: float = 0.05  # larger holes are not one object
 
     # --- Grouping ---
     max_merge_cost: float = 0.85
@@ -169,6 +172,10 @@ class RGBDConfig:
         if self.depth_min_m >= self.depth_max_m:
             raise ValueError(f"RGBDConfig.depth_min_m ({self.depth_min_m}) must be below "
                              f"depth_max_m ({self.depth_max_m})")
+        for name in ("min_plane_fraction", "hole_min_contrast", "hole_max_fraction"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and 0 < v < 1):
+                raise ValueError(f"RGBDConfig.{name} must be in (0, 1), got {v!r}")
         if not 0 < self.min_plane_fraction < 1:
             raise ValueError(f"RGBDConfig.min_plane_fraction must be in (0, 1), got {self.min_plane_fraction!r}")
         for name in ("object_size_m", "rgb_area_fraction"):
@@ -208,7 +215,8 @@ class Segmentation:
     regions: (H, W) int32 at the working resolution: -1 watershed line, 0 unassigned,
     1 background, 2.. region id + 2; plane: (4,) float64 (n, d) with n . X + d = height above
     the support (camera frame, n unit, d > 0), or None; mode: 'rgbd' or 'rgb';
-    scale: working size / input size; timings: seconds per stage.
+    scale: working size / input size; timings: seconds per stage; features: the factors of each
+    score (closure, cohesion, p_size, p_fill) and extent_m, area_px, each (N,) float64.
     """
 
     boxes: np.ndarray
@@ -219,6 +227,7 @@ class Segmentation:
     mode: str
     scale: float
     timings: dict[str, float] = field(default_factory=dict)
+    features: dict[str, np.ndarray] = field(default_factory=dict)  # the score's factors, each (N,)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -275,7 +284,8 @@ def _sigma(z: np.ndarray, cfg: RGBDConfig) -> np.ndarray:
 
 def _ransac_plane(P: np.ndarray, tol: np.ndarray, cfg: RGBDConfig, rng: np.random.Generator) -> _Plane | None:
     """Best plane through (M, 3) points with per-point inlier bands `tol` (M,): vectorised
-    RANSAC scored on at most `ransac_eval_points` points, then two least-squares refits."""
+    RANSAC scored on at most `ransac_eval_points` points, then three least-squares refits on the
+    inliers weighted by 1 / tol^2."""
     if len(P) < 30:
         return None
     if len(P) > cfg.ransac_eval_points:
@@ -294,13 +304,14 @@ def _ransac_plane(P: np.ndarray, tol: np.ndarray, cfg: RGBDConfig, rng: np.rando
     votes = (np.abs(E @ nrm.T + off) < tE[:, None]).sum(0)  # (T,)
     best = int(np.argmax(votes))
     n, d = nrm[best], float(off[best])
-    for _ in range(2):  # refit on the evaluation points
+    w = 1.0 / tE**2  # weighted refits: near points are far more precise (sigma grows with z^2)
+    for _ in range(3):
         m = np.abs(E @ n + d) < tE
         if m.sum() < 3:
             return None
-        q = E[m]
-        mu = q.mean(0)
-        n = np.linalg.svd(q - mu, full_matrices=False)[2][-1]
+        q, wq = E[m], w[m]
+        mu = (q * wq[:, None]).sum(0) / wq.sum()
+        n = np.linalg.svd((q - mu) * np.sqrt(wq)[:, None], full_matrices=False)[2][-1]
         d = float(-n @ mu)
     if d < 0:  # orient toward the camera: the camera (origin) has positive height
         n, d = -n, -d
@@ -393,10 +404,11 @@ class _Regions:
     en: np.ndarray  # (E, 4) float64: pixel pairs, valid-depth pairs, jumping pairs, sum of colour diffs
 
 
-def _region_stats(ws: np.ndarray, ws_full: np.ndarray, R: int, lab: np.ndarray, z: np.ndarray | None,
-                  valid: np.ndarray | None, K: np.ndarray | None, cfg: RGBDConfig) -> _Regions:
-    """Statistics of regions 2..R+1 of the watershed labels `ws` (H, W) int32; boxes from
-    `ws_full` (lines assigned); 3-D moments only with K; depth jumps wherever `z` exists."""
+def _region_stats(ws: np.ndarray, ws_full: np.ndarray, seeds: np.ndarray | None, R: int, lab: np.ndarray,
+                  z: np.ndarray | None, valid: np.ndarray | None, K: np.ndarray | None, cfg: RGBDConfig) -> _Regions:
+    """Statistics of regions 2..R+1 of the watershed labels `ws` (H, W) int32: boxes from
+    `ws_full` (lines assigned), 3-D moments from the `seeds` (H, W) int32 markers (RGB-D only),
+    depth jumps wherever `z` exists."""
     H, W = ws.shape
     lbl = ws.ravel()
     sel = np.flatnonzero(lbl >= 2)
@@ -407,11 +419,14 @@ def _region_stats(ws: np.ndarray, ws_full: np.ndarray, R: int, lab: np.ndarray, 
     on_border = (xs <= 1) | (ys <= 1) | (xs >= W - 2) | (ys >= H - 2)  # watershed marks the frame -1
     border = np.bincount(r[on_border], minlength=R).astype(np.float64)
     mom = np.zeros((R, 10))
-    if z is not None and K is not None:
-        v = valid.ravel()[sel]
-        rv, zv = r[v], z.ravel()[sel][v].astype(np.float64)
-        X = (xs[v] - K[0, 2]) / K[0, 0] * zv
-        Y = (ys[v] - K[1, 2]) / K[1, 1] * zv
+    if seeds is not None and z is not None and K is not None:
+        # 3-D moments of the seeds only: depth-confirmed foreground, not what the watershed added
+        ss = np.flatnonzero(seeds.ravel() >= 2)
+        rv = seeds.ravel()[ss] - 2
+        zv = z.ravel()[ss].astype(np.float64)
+        sy, sx = np.divmod(ss, W)
+        X = (sx - K[0, 2]) / K[0, 0] * zv
+        Y = (sy - K[1, 2]) / K[1, 1] * zv
         cols = (np.ones_like(zv), X, Y, zv, X * X, Y * Y, zv * zv, X * Y, X * zv, Y * zv)
         for i, c in enumerate(cols):
             mom[:, i] = np.bincount(rv, weights=c, minlength=R)
@@ -566,8 +581,9 @@ def _group(reg: _Regions, R: int, cfg: RGBDConfig, rgbd: bool) -> list[_Candidat
 
 
 def _score(cands: list[_Candidate], reg: _Regions, R: int, image_hw: tuple[int, int], cfg: RGBDConfig,
-           rgbd: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Boxes (N, 4), scores (N,) and levels (N,) of the candidates (see the module docstring)."""
+           rgbd: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Boxes (N, 4), scores (N,), levels (N,) and the score's factors (each (N,)) of the
+    candidates (see the module docstring)."""
     H, W = image_hw
     N = len(cands)
     M = np.zeros((N, R))  # candidate x region membership
@@ -594,8 +610,8 @@ def _score(cands: list[_Candidate], reg: _Regions, R: int, image_hw: tuple[int, 
     if rgbd:
         ext = _extent(mom)
         lo, hi = cfg.object_size_m
-        e = np.nan_to_num(ext, nan=lo)
-        p_size = np.exp(-np.maximum(np.log(lo / np.maximum(e, 1e-6)), 0.0) ** 2 / 0.5
+        e = np.maximum(np.nan_to_num(ext, nan=lo), 1e-6)
+        p_size = np.exp(-np.maximum(np.log(lo / e), 0.0) ** 2 / 0.5
                         - np.maximum(np.log(e / hi), 0.0) ** 2 / 0.1)
         p_size = np.where(np.isnan(ext), 0.6, p_size)  # no valid depth inside: unknown size
     else:
@@ -609,7 +625,9 @@ def _score(cands: list[_Candidate], reg: _Regions, R: int, image_hw: tuple[int, 
     # (an extra x0.8 for truncated candidates cost 1 point of top-20 recall on the dev seeds)
     score = p_size * p_fill * (0.2 + 0.8 * closure * cohesion)
     level = np.array([len(c.members) > 1 for c in cands], np.int8)
-    return boxes, np.clip(score, 0.0, 1.0), level
+    feats = {"closure": closure, "cohesion": cohesion, "p_size": p_size, "p_fill": p_fill,
+             "extent_m": _extent(mom) if rgbd else np.full(N, np.nan), "area_px": area}
+    return boxes, np.clip(score, 0.0, 1.0), level, feats
 
 
 # ---------------------------------------------------------------------------------------------
@@ -706,7 +724,7 @@ class RGBDProposer:
 
         t0 = time.perf_counter()
         if support is not None:
-            markers, plane_vec = self._rgbd_markers(z, valid, K, edge, support, cfg, s_px)
+            markers, plane_vec = self._rgbd_markers(z, valid, K, edge, lab, support, cfg, s_px)
             mode = "rgbd"
         else:
             markers, plane_vec = self._rgb_markers(edge, cfg, s_px), None
@@ -717,6 +735,7 @@ class RGBDProposer:
             empty.mode, empty.plane = mode, plane_vec
             return empty
         t0 = time.perf_counter()
+        seeds = markers.copy() if mode == "rgbd" else None  # cv2.watershed overwrites its markers
         ws = cv2.watershed(np.ascontiguousarray(rgb), markers)
         if mode == "rgb":
             ws = _rgb_background(ws, R, cfg)
@@ -727,21 +746,22 @@ class RGBDProposer:
         t["watershed"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        reg = _region_stats(ws, ws_full, R, lab, z, valid, K if mode == "rgbd" else None, cfg)
+        reg = _region_stats(ws, ws_full, seeds, R, lab, z, valid, K, cfg)
         t["regions"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         rgbd = mode == "rgbd"
         cands = _group(reg, R, cfg, rgbd)
-        boxes, scores, level = _score(cands, reg, R, (H, W), cfg, rgbd)
+        boxes, scores, level, feats = _score(cands, reg, R, (H, W), cfg, rgbd)
         t["group"] = time.perf_counter() - t0
         if scale < 1.0:
             boxes = boxes / np.array([W / W0, H / H0, W / W0, H / H0])
         order = np.argsort(-scores, kind="stable")
-        return Segmentation(boxes[order], scores[order], level[order], ws, plane_vec, mode, scale, t)
+        return Segmentation(boxes[order], scores[order], level[order], ws, plane_vec, mode, scale, t,
+                            {k: v[order] for k, v in feats.items()})
 
     # ---- markers -----------------------------------------------------------------------------
     @staticmethod
-    def _rgbd_markers(z: np.ndarray, valid: np.ndarray, K: np.ndarray, edge: np.ndarray,
+    def _rgbd_markers(z: np.ndarray, valid: np.ndarray, K: np.ndarray, edge: np.ndarray, lab: np.ndarray,
                       support: tuple[_Plane, np.ndarray], cfg: RGBDConfig,
                       s_px: float) -> tuple[np.ndarray, np.ndarray]:
         """Watershed markers (H, W) int32: 0 unknown, 1 background, 2.. seeds; and the plane (4,)."""
@@ -790,6 +810,8 @@ class RGBDProposer:
             extra = lid[flab]
             seeds = np.where(extra > 0, extra, seeds)
             nxt += int(lost.sum())
+        if cfg.hole_seeds:
+            seeds, nxt = _hole_seeds(seeds, nxt, valid, hs < 0.5 * thr, region, edge, lab, cfg, s_px)
         # seeds must touch the support region
         inside = np.bincount(seeds[region.view(bool)], minlength=nxt) > 0
         inside[0] = False
@@ -841,6 +863,54 @@ class RGBDProposer:
         ids = np.zeros(ns, np.int32)
         ids[keep] = np.arange(2, 2 + int(keep.sum()))
         return ids[slab]
+
+
+def _hole_seeds(seeds: np.ndarray, nxt: int, valid: np.ndarray, table: np.ndarray, region: np.ndarray,
+                edge: np.ndarray, lab: np.ndarray, cfg: RGBDConfig, s_px: float) -> tuple[np.ndarray, int]:
+    """Add seeds where depth is missing (black, shiny or transparent objects; dropout blobs):
+    4-connected non-edge pixels without depth inside the support region, between
+    `min_seed_px` and `hole_max_fraction` of the image, whose mean colour differs from the
+    table ring around them (`table`: valid near-plane pixels, within 15 px) by a colour
+    strength of at least `hole_min_contrast`, and not within 4 px of a depth seed (such holes
+    belong to that object; the watershed fills them). Found on a 2x subsampled grid (seeds
+    need not be exact). Returns the seeds (H, W) int32 and the next free id."""
+    H, W = seeds.shape
+    cand_full = ~valid & ~edge & region.view(bool) & (seeds == 0)
+    cand = np.ascontiguousarray(cand_full[::2, ::2])  # (H/2, W/2)
+    n, hl = _components(cand)
+    if n < 2:
+        return seeds, nxt
+    area = 4 * np.bincount(hl.ravel(), minlength=n)
+    ok = (area >= max(2, cfg.min_seed_px * s_px * s_px)) & (area <= cfg.hole_max_fraction * H * W)
+    ok[0] = False
+    if not ok.any():
+        return seeds, nxt
+    hl = np.where(ok[hl], hl, 0).astype(np.int32)
+    hf = hl.astype(np.float32)
+    rt = max(1, int(round(2 * s_px)))  # 4 px at full resolution
+    near = cv2.dilate(hf, np.ones((2 * rt + 1, 2 * rt + 1), np.uint8)).astype(np.int32)
+    touching = np.bincount(near[(seeds[::2, ::2] > 0) & (near > 0)], minlength=n) > 0
+    ok &= ~touching
+    if not ok.any():
+        return seeds, nxt
+    r = max(2, int(round(7.5 * s_px)))  # 15 px at full resolution
+    ring_lab = cv2.dilate(hf, np.ones((2 * r + 1, 2 * r + 1), np.uint8)).astype(np.int32)
+    ring = (hl == 0) & (ring_lab > 0) & table[::2, ::2]
+    inner = hl > 0
+    lab2 = lab[::2, ::2]
+    mean_in = np.stack([np.bincount(hl[inner], weights=lab2[..., c][inner], minlength=n) for c in range(3)], 1)
+    mean_out = np.stack([np.bincount(ring_lab[ring], weights=lab2[..., c][ring], minlength=n) for c in range(3)], 1)
+    cnt_in = np.maximum(np.bincount(hl[inner], minlength=n), 1)[:, None]
+    cnt_out = np.bincount(ring_lab[ring], minlength=n)[:, None]
+    dist = np.linalg.norm(mean_in / cnt_in - mean_out / np.maximum(cnt_out, 1), axis=1)
+    contrast = np.clip((dist - 6.0) / 34.0, 0.0, 1.0)  # the colour strength of _strengths
+    keep = ok & (cnt_out[:, 0] > 0) & (contrast >= cfg.hole_min_contrast)
+    if not keep.any():
+        return seeds, nxt
+    ids = np.zeros(n, np.int32)
+    ids[keep] = np.arange(nxt, nxt + int(keep.sum()))
+    new = np.repeat(np.repeat(ids[hl], 2, axis=0), 2, axis=1)[:H, :W] * cand_full  # back to full resolution
+    return np.where(new > 0, new, seeds), nxt + int(keep.sum())
 
 
 def _rgb_background(ws: np.ndarray, R: int, cfg: RGBDConfig) -> np.ndarray:
