@@ -109,6 +109,8 @@ class NodeConfig:
     mode: str = field(default="shared", metadata=_doc(
         "shared (prefix KV reuse, batched) | naive (the reference's one prompt per question)"))
     max_batch: int = field(default=16, metadata=_doc("questions decoded together"))
+    torch_threads: int = field(default=0, metadata=_doc(
+        "CPU threads for torch (0 = torch's default); 1 avoids thrashing on shared, busy cores"))
 
     # --- proposals
     proposal_source: str = field(default="rgbd", metadata=_doc(
@@ -204,7 +206,7 @@ class NodeConfig:
             if not lo <= getattr(self, name) <= hi:
                 raise ValueError(f"parameter {name!r} must be in [{lo:g}, {hi:g}], "
                                  f"got {getattr(self, name)!r}")
-        for name, lo, hi in (("max_batch", 1, 1024), ("max_regions", 1, 100),
+        for name, lo, hi in (("max_batch", 1, 1024), ("max_regions", 1, 100), ("torch_threads", 0, 1024),
                              ("caption_max_regions", 1, 100), ("sync_queue_size", 1, 1000),
                              ("max_text_chars", 1, 100_000), ("max_queries", 1, 1000)):
             if not lo <= getattr(self, name) <= hi:
@@ -675,6 +677,11 @@ class PerceptionNode:
             return
         from .engine import Engine
 
+        if self.config.torch_threads > 0:
+            import torch
+
+            torch.set_num_threads(self.config.torch_threads)
+
         source = None
         if self.config.proposal_source != PROPOSAL_EXTERNAL:
             source = make_proposal_source(self.config.proposal_source)
@@ -874,7 +881,7 @@ class PerceptionNode:
         boxes = np.array([bbox_to_xyxy(r.bbox) for r in regions], dtype=np.float64).reshape(-1, 4)
         scores = np.array([float(r.proposal_score) if float(r.proposal_score) > 0 else 1.0
                            for r in regions], dtype=np.float64)
-        limit = self.engine.max_regions if self.engine is not None else self.config.max_regions
+        limit = min(self.config.max_regions, getattr(self.engine, "max_regions", 100))
         props = postprocess(boxes, scores, image_hw,
                             ProposalConfig(self.config.proposal_score_threshold,
                                            self.config.proposal_nms_iou, limit, 1.0),

@@ -20,6 +20,18 @@ from fo1_ros.node import (ApproxTimeSync, FrameSlot, NodeConfig, PerceptionNode,
 ROOT = Path(__file__).resolve().parents[1]
 W, H = 160, 120
 
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """One intra-op thread: on a shared, busy 2-core machine two threads thrash (measured
+    ~40x slower for the tiny model under load). Restored afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 # ---- parameters ---------------------------------------------------------------------------
 
 

@@ -107,6 +107,7 @@ def plumbing(install, tiny_model_dir, tmp_path_factory):  # noqa: F811 - install
     tmp = tmp_path_factory.mktemp("fo1_node_plumbing")
     return _run(install, tmp, "plumbing",
                 [f"model_path:={tiny_model_dir}", "device:=cpu", "proposal_source:=external",
+                 "torch_threads:=1",
                  "caption_rate_hz:=2.0", "status_period_s:=0.5", "sync_wait_s:=0.3",
                  "not_a_parameter:=1"], timeout=600)
 
@@ -131,7 +132,7 @@ def content(install, tmp_path_factory):  # noqa: F811
     if not SHIPPED_MODEL.is_file():
         pytest.skip(f"the shipped model is not there yet ({SHIPPED_MODEL} missing)")
     tmp = tmp_path_factory.mktemp("fo1_node_content")
-    return _run(install, tmp, "content", ["caption_rate_hz:=0.0"], timeout=900)
+    return _run(install, tmp, "content", ["caption_rate_hz:=0.0", "torch_threads:=1"], timeout=900)
 
 
 @pytest.mark.parametrize("name", CONTENT_CHECKS)
