@@ -165,8 +165,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         counts = ", ".join(f"{k}: {v}" for k, v in s["counts"].items())
         gt = ""
         if scene is not None:
-            gt = ", ".join(f"{q}: {sum(q in (o.category, o.colour + ' ' + o.category) for o in scene.objects)}"
-                           for q in queries)
+            names = [(o.category, f"{o.colour} {o.category}") for o in scene.objects]
+            gt = ", ".join(f"{q}: {sum(q in n for n in names)}" for q in queries)
         print(f"frame {i:2d} t={s['stamp_s']:.2f}s  {s['timing_s'].get('total', 0):.1f}s  "
               f"counts [{counts}]  (truth [{gt}])\n          found: {dets}")
         for c in s["captions"]:
@@ -440,7 +440,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     dets = result.results[0]
     right = sum(scene.objects[int(i)].category == label
                 for label, i in zip(dets.labels, dets.region_indices))
-    print(f"scene: {len(scene.objects)} objects ({', '.join(o.colour + ' ' + o.category for o in scene.objects)})")
+    names = ", ".join(f"{o.colour} {o.category}" for o in scene.objects)
+    print(f"scene: {len(scene.objects)} objects ({names})")
     print(f"detect {categories}: {len(dets)} regions retrieved, {right} of the right category")
     c = result.results[1][0]
     truth = sum(o.category == c.label for o in scene.objects)
@@ -448,10 +449,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"caption of region 0 ({scene.objects[0].colour} {scene.objects[0].category}): "
           f"{result.results[2][0].text!r}")
     if result.objects_3d is not None:
-        err = [float(np.linalg.norm(o.center - g.center_cam)) for o, g in zip(result.objects_3d, scene.objects)
-               if o.has_3d]
+        err = [float(np.linalg.norm(o.center - g.center_cam))
+               for o, g in zip(result.objects_3d, scene.objects) if o.has_3d]
         if err:
-            print(f"3-D: {len(err)}/{len(boxes)} regions lifted, median centre error {np.median(err) * 100:.1f} cm")
+            print(f"3-D: {len(err)}/{len(boxes)} regions lifted, median centre error "
+                  f"{np.median(err) * 100:.1f} cm")
     print("timing (s): " + ", ".join(f"{k} {v:.3f}" for k, v in result.timings.items()))
     print("check OK")
     return 0

@@ -1282,8 +1282,7 @@ def _reason_code(reason: str, notes: list[str], lift_3d: bool) -> str:
 
 def _label_regions(regions: list[RegionInfo], dets: Any, threshold: float) -> None:
     """Give each region its best retrieved label (highest combined score >= threshold)."""
-    for label, i, ps, ms, s in zip(dets.labels, dets.region_indices, dets.proposal_scores,
-                                   dets.model_scores, dets.scores):
+    for label, i, ms, s in zip(dets.labels, dets.region_indices, dets.model_scores, dets.scores):
         r = regions[int(i)]
         if float(s) >= threshold and (not r.label or float(s) > r.score):
             r.label, r.model_score, r.score = label, float(ms), float(s)

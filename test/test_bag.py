@@ -13,8 +13,16 @@ import numpy as np
 import pytest
 
 from fo1_ros import msgs
-from fo1_ros.bag import (BagTopics, BagWriter, FrameData, RosbagsBuilder, bag_folder, process_bag,
-                         read_topic, write_frames_bag)
+from fo1_ros.bag import (
+    BagTopics,
+    BagWriter,
+    FrameData,
+    RosbagsBuilder,
+    bag_folder,
+    process_bag,
+    read_topic,
+    write_frames_bag,
+)
 from fo1_ros.node import NodeConfig, bbox, header
 
 W, H = 160, 120
@@ -101,7 +109,7 @@ def test_output_bag_decodes_with_an_independent_reader(processed, scenes):
             "/fo1/descriptions", "/fo1/status"} <= set(seen)
     assert {s for s, _, _ in seen["/fo1/detections"]} == {"fo1_ros/msg/RegionArray"}
     assert len(seen["/fo1/detections"]) == N_FRAMES
-    for (_, log_time, other), (k, scene) in zip(seen["/fo1/detections"], enumerate(scenes)):
+    for (_, log_time, other), scene in zip(seen["/fo1/detections"], scenes):
         mine = ours[log_time]
         assert other.header.frame_id == mine.header.frame_id == scene.frame_id
         assert (other.header.stamp.sec, other.header.stamp.nanosec) == \

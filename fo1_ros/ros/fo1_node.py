@@ -41,9 +41,15 @@ try:  # every import that needs ROS 2 in one place, so `fo1-ros run` can explain
     from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
     from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
     from rclpy.parameter import Parameter
-    from rclpy.qos import (DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy,
-                           qos_profile_sensor_data, qos_profile_services_default,
-                           qos_profile_system_default)
+    from rclpy.qos import (
+        DurabilityPolicy,
+        HistoryPolicy,
+        QoSProfile,
+        ReliabilityPolicy,
+        qos_profile_sensor_data,
+        qos_profile_services_default,
+        qos_profile_system_default,
+    )
     from sensor_msgs.msg import CameraInfo, CompressedImage, Image
     from std_msgs.msg import String
 
@@ -55,8 +61,8 @@ except ImportError as e:  # pragma: no cover - exercised by `fo1-ros run` outsid
     IMPORT_ERROR = e
     LifecycleNode = object  # type: ignore[assignment,misc]
 
-from ..node import OUTPUT_TOPICS, SERVICES, VISION_TOPICS, NodeConfig, PerceptionNode
-from . import convert
+from ..node import OUTPUT_TOPICS, SERVICES, VISION_TOPICS, NodeConfig, PerceptionNode  # noqa: E402
+from . import convert  # noqa: E402
 
 try:  # not on PyPI: used where a ROS 2 installation provides them
     import vision_msgs.msg  # noqa: F401

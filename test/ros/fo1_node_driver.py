@@ -30,14 +30,12 @@ WAIT_S = 60.0  # for a result of one frame (tiny model on a loaded 2-core CPU)
 class Driver:
     def __init__(self, namespace: str):
         import rclpy
+        from fo1_ros.msg import ObjectCountArray, RegionArray, RegionDescriptionArray
         from rclpy.executors import SingleThreadedExecutor
-        from rclpy.qos import (DurabilityPolicy, QoSProfile, ReliabilityPolicy,
-                               qos_profile_sensor_data)
+        from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
         from sensor_msgs.msg import CameraInfo, CompressedImage, Image
         from std_msgs.msg import String
         from visualization_msgs.msg import MarkerArray
-
-        from fo1_ros.msg import ObjectCountArray, RegionArray, RegionDescriptionArray
 
         rclpy.init()
         self.rclpy = rclpy
@@ -119,10 +117,10 @@ class Driver:
              boxes=None, info: bool = True) -> None:
         """Publish one synthetic frame (image, depth, camera_info, proposals) at stamp_ns."""
         import cv2
+        from fo1_ros.msg import BoundingBox2D, Region, RegionArray
         from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
         from fo1_ros import msgs
-        from fo1_ros.msg import BoundingBox2D, Region, RegionArray
 
         pubs = self.pubs[via]
         frame_id = scene.frame_id
@@ -180,6 +178,7 @@ class Driver:
 
 
 def plumbing(d: Driver, scenes) -> None:
+    from fo1_ros.srv import AskRegion, CountObjects, DescribeRegions, DetectObjects, SetQueries, SpatialQuery
     from lifecycle_msgs.msg import Transition
     from lifecycle_msgs.srv import ChangeState, GetState
     from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
@@ -188,8 +187,6 @@ def plumbing(d: Driver, scenes) -> None:
     from std_msgs.msg import String
 
     from fo1_ros import msgs
-    from fo1_ros.srv import (AskRegion, CountObjects, DescribeRegions, DetectObjects, SetQueries,
-                             SpatialQuery)
 
     s0 = scenes[0]
     n_boxes = len(s0.objects)
@@ -276,7 +273,7 @@ def plumbing(d: Driver, scenes) -> None:
         before = d.status().get("bad_image", 0)
         for _ in range(5):
             d.send(scenes[1], 14_000_000_000 + k * 100_000_000, image_patch=patch)
-            if d.spin_until(lambda: d.status().get("bad_image", 0) > before, 3.0):
+            if d.spin_until(lambda b=before: d.status().get("bad_image", 0) > b, 3.0):
                 break
     d.check("bad_images_counted", d.status().get("bad_image", 0) >= 2, d.status())
 
@@ -387,7 +384,8 @@ def plumbing(d: Driver, scenes) -> None:
     answer = d.call(SpatialQuery, "spatial_query", SpatialQuery.Request(relation="nearest"))
     dist = list(answer.distances_m)
     d.check("spatial_query_nearest",
-            answer.success and answer.answer and dist == sorted(dist) and len(answer.matches.regions) == len(dist),
+            answer.success and answer.answer and dist == sorted(dist)
+            and len(answer.matches.regions) == len(dist),
             (answer.message, answer.answer, dist))
     answer = d.call(SpatialQuery, "spatial_query", SpatialQuery.Request(relation="within"))
     d.check("spatial_query_within_needs_radius", not answer.success and "radius" in answer.message,
@@ -463,7 +461,7 @@ def content(d: Driver, scenes) -> None:
             cx, cy = r.bbox.center_x, r.bbox.center_y
             hits += any(o.category == r.label and o.box_2d[0] <= cx <= o.box_2d[2]
                         and o.box_2d[1] <= cy <= o.box_2d[3] for o in scene.objects)
-        d.spin_until(lambda: d.by_stamp("counts", stamp), 10.0)
+        d.spin_until(lambda s=stamp: d.by_stamp("counts", s), 10.0)
         counts = d.by_stamp("counts", stamp)
         if counts:
             truth = {c: sum(o.category == c for o in scene.objects) for c in categories}

@@ -63,13 +63,13 @@ CONTENT_CHECKS = ["node_active_at_start", "set_queries", "content_detection_prec
                   "content_counts_within_one", "driver_completed", "node_alive_after_everything"]
 
 
-def _run(install, tmp_path: Path, mode: str, overrides: list[str], timeout: float) -> dict:
+def _run(install_dir, tmp_path: Path, mode: str, overrides: list[str], timeout: float) -> dict:
     """Start fo1_node, run the driver, stop the node; {check name: check}."""
     env = _ros_env()
     env["ROS_DOMAIN_ID"] = str(random.randint(101, 200))  # apart from test_ros_build's range
     env["PYTHONUNBUFFERED"] = "1"
     tag = f"fo1_test_{os.getpid()}_{random.randint(0, 10**6)}"
-    prefix = install / "fo1_ros"
+    prefix = install_dir / "fo1_ros"
     params = prefix / "share" / "fo1_ros" / "config" / "perception.yaml"
     node_cmd = [sys.executable, str(prefix / "lib" / "fo1_ros" / "fo1_node"), "--ros-args",
                 "-r", f"__ns:=/{tag}", "--params-file", str(params)]
@@ -78,10 +78,10 @@ def _run(install, tmp_path: Path, mode: str, overrides: list[str], timeout: floa
     log_path = tmp_path / f"fo1_node_{mode}.log"
     out = tmp_path / f"checks_{mode}.json"
     with open(log_path, "w") as log:
-        node = subprocess.Popen(_sourced(install, *node_cmd), cwd=tmp_path, env=env, stdout=log,
+        node = subprocess.Popen(_sourced(install_dir, *node_cmd), cwd=tmp_path, env=env, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            driver = subprocess.run(_sourced(install, sys.executable, str(DRIVER), tag, mode,
+            driver = subprocess.run(_sourced(install_dir, sys.executable, str(DRIVER), tag, mode,
                                              str(out)),
                                     cwd=tmp_path, env=env, capture_output=True, text=True,
                                     timeout=timeout)
@@ -128,7 +128,7 @@ def test_fo1_node_plumbing(plumbing, name):
 
 
 @pytest.fixture(scope="module")
-def content(install, tmp_path_factory):  # noqa: F811
+def content(install, tmp_path_factory):  # noqa: F811 - install is a fixture
     if not SHIPPED_MODEL.is_file():
         pytest.skip(f"the shipped model is not there yet ({SHIPPED_MODEL} missing)")
     tmp = tmp_path_factory.mktemp("fo1_node_content")
