@@ -114,8 +114,8 @@ class NodeConfig:
 
     # --- proposals
     proposal_source: str = field(default="rgbd", metadata=_doc(
-        "proposal source name (fo1_ros.proposals.make_proposal_source), or 'external' = "
-        "boxes from the proposals topic"))
+        "proposal source name (fo1_ros.proposals.make_proposal_source), or 'external' = only "
+        "boxes from the proposals topic (boxes there replace the source's whenever they match)"))
     proposal_score_threshold: float = field(default=0.3, metadata=_doc(
         "proposals below this score are dropped"))
     proposal_nms_iou: float = field(default=0.8, metadata=_doc("NMS IoU among proposals"))

@@ -14,8 +14,18 @@ import pytest
 
 from fo1_ros import draw, msgs
 from fo1_ros.bag import RosbagsBuilder
-from fo1_ros.node import (ApproxTimeSync, FrameSlot, NodeConfig, PerceptionNode, bbox, clean_queries,
-                          header, load_params_file, parse_query_text, unknown_keys)
+from fo1_ros.node import (
+    ApproxTimeSync,
+    FrameSlot,
+    NodeConfig,
+    PerceptionNode,
+    bbox,
+    clean_queries,
+    header,
+    load_params_file,
+    parse_query_text,
+    unknown_keys,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 W, H = 160, 120
@@ -518,3 +528,47 @@ def test_markers_and_annotation():
     assert draw.label_colour("cube") == draw.label_colour("cube") != draw.label_colour("ball")
     sheet = draw.contact_sheet([out] * 5, ["a"] * 5, columns=2, thumb_width=80)
     assert sheet.shape == (3 * 60, 160, 3)
+
+
+# vision_msgs 4.x (Humble and later) definitions, to check the plain-data outputs against
+# them where vision_msgs itself is not installable (it is not on PyPI).
+VISION_MSGS = {
+    "vision_msgs/msg/Point2D": "float64 x\nfloat64 y\n",
+    "vision_msgs/msg/Pose2D": "vision_msgs/Point2D position\nfloat64 theta\n",
+    "vision_msgs/msg/BoundingBox2D": "vision_msgs/Pose2D center\nfloat64 size_x\nfloat64 size_y\n",
+    "vision_msgs/msg/BoundingBox3D": "geometry_msgs/Pose center\ngeometry_msgs/Vector3 size\n",
+    "vision_msgs/msg/ObjectHypothesis": "string class_id\nfloat64 score\n",
+    "vision_msgs/msg/ObjectHypothesisWithPose":
+        "vision_msgs/ObjectHypothesis hypothesis\ngeometry_msgs/PoseWithCovariance pose\n",
+    "vision_msgs/msg/Detection2D": "std_msgs/Header header\nvision_msgs/ObjectHypothesisWithPose[] "
+                                   "results\nvision_msgs/BoundingBox2D bbox\nstring id\n",
+    "vision_msgs/msg/Detection2DArray": "std_msgs/Header header\nvision_msgs/Detection2D[] detections\n",
+    "vision_msgs/msg/Detection3D": "std_msgs/Header header\nvision_msgs/ObjectHypothesisWithPose[] "
+                                   "results\nvision_msgs/BoundingBox3D bbox\nstring id\n",
+    "vision_msgs/msg/Detection3DArray": "std_msgs/Header header\nvision_msgs/Detection3D[] detections\n",
+}
+
+
+def test_vision_msgs_outputs_match_the_vision_msgs_definitions(engine, scene, build):
+    from rosbags.typesys import get_types_from_msg
+
+    store = msgs.typestore()
+    types = {}
+    for name, text in VISION_MSGS.items():
+        types.update(get_types_from_msg(text, name))
+    store.register(types)
+    node = PerceptionNode(NodeConfig(proposal_source="external", queries=["cube", "ball"],
+                                     caption_rate_hz=0.0, detection_threshold=0.0), engine=engine,
+                          vision_msgs=True)
+    out = {o.topic: o for o in _feed(node, *_msgs(build, scene))}
+    assert {"detections_2d", "detections_3d"} <= set(out)
+    labelled = [r for r in out["detections"].data["regions"] if r["label"]]
+    for topic in ("detections_2d", "detections_3d"):
+        msg = RosbagsBuilder(store).build(out[topic].msgtype, out[topic].data)
+        raw = store.serialize_cdr(msg, out[topic].msgtype)
+        back = store.deserialize_cdr(raw, out[topic].msgtype)
+        assert back.header.frame_id == scene.frame_id
+    d2 = RosbagsBuilder(store).build("vision_msgs/msg/Detection2DArray", out["detections_2d"].data)
+    assert [d.results[0].hypothesis.class_id for d in d2.detections] == [r["label"] for r in labelled]
+    for d, r in zip(d2.detections, labelled):
+        assert d.id == str(r["index"]) and d.bbox.center.position.x == r["bbox"]["center_x"]

@@ -114,7 +114,7 @@ class Driver:
     # ---- publishing frames ---------------------------------------------------------------
     def send(self, scene, stamp_ns: int, via: str = "reliable", encoding: str = "rgb8",
              depth: str = "16UC1", compressed: str = "", image_patch=None, depth_patch=None,
-             boxes=None, info: bool = True) -> None:
+             boxes=None, info: bool = True, proposals: bool = True) -> None:
         """Publish one synthetic frame (image, depth, camera_info, proposals) at stamp_ns."""
         import cv2
         from fo1_ros.msg import BoundingBox2D, Region, RegionArray
@@ -160,7 +160,8 @@ class Driver:
         msgs.fill_camera_info(cam, scene.K, scene.width, scene.height)
         msgs.fill_header(cam.header, stamp_ns, frame_id)
         # proposals, depth and camera_info first: the image then completes its frame set
-        pubs["proposals"].publish(props)
+        if proposals:
+            pubs["proposals"].publish(props)
         if depth:
             pubs["depth"].publish(d)
         if info:
@@ -409,20 +410,25 @@ def plumbing(d: Driver, scenes) -> None:
     answer = d.call(CountObjects, "count_objects", CountObjects.Request(labels=["cube"]))
     d.check("inactive_node_services_explain", not answer.success and "active" in answer.message,
             answer.message)
-    param = Parameter(name="image_transport",
-                      value=ParameterValue(type=ParameterType.PARAMETER_STRING,
-                                           string_value="compressed"))
-    result = d.call(SetParameters, "fo1_node/set_parameters", SetParameters.Request(parameters=[param]))
-    d.check("set_parameter_while_inactive", result.results[0].successful, result.results[0].reason)
+    params = [Parameter(name=name, value=ParameterValue(type=ParameterType.PARAMETER_STRING,
+                                                        string_value=value))
+              for name, value in (("image_transport", "compressed"), ("proposal_source", "rgbd"))]
+    result = d.call(SetParameters, "fo1_node/set_parameters", SetParameters.Request(parameters=params))
+    d.check("set_parameter_while_inactive", all(r.successful for r in result.results),
+            [r.reason for r in result.results])
     answer = d.call(ChangeState, "fo1_node/change_state",
                     ChangeState.Request(transition=Transition(id=Transition.TRANSITION_ACTIVATE)))
     state = d.call(GetState, "fo1_node/get_state", GetState.Request())
     d.check("lifecycle_activate_again", answer.success and state.current_state.label == "active",
             state.current_state.label)
+    d.spin_for(2.5)  # let the proposals stream go quiet: the node's own proposer works now
     for fmt in ("jpeg", "png"):
         stamp = 19_000_000_000 if fmt == "jpeg" else 19_100_000_000
-        d.check(f"compressed_image_{fmt}",
-                d.send_until("detections", scenes[3], stamp, compressed=fmt))
+        got = d.send_until("detections", scenes[3], stamp, compressed=fmt, proposals=False)
+        d.check(f"compressed_image_{fmt}", got)
+        if fmt == "jpeg":
+            d.check("default_rgbd_proposer_live", got and len(got[0].regions) > 0,
+                    got[:1] and len(got[0].regions))
     param = Parameter(name="image_transport",
                       value=ParameterValue(type=ParameterType.PARAMETER_STRING, string_value="raw"))
     result = d.call(SetParameters, "fo1_node/set_parameters", SetParameters.Request(parameters=[param]))
@@ -437,7 +443,8 @@ def plumbing(d: Driver, scenes) -> None:
 
 
 def content(d: Driver, scenes) -> None:
-    """The shipped model on synthetic frames: detections and counts near the ground truth."""
+    """The shipped model with its default proposer on synthetic frames: detections and counts
+    near the ground truth (floors: precision >= 0.5, counts within one in half the frames)."""
     from fo1_ros.srv import SetQueries
 
     ok = d.spin_until(lambda: d.status().get("state") == "active", 180.0)
@@ -449,7 +456,7 @@ def content(d: Driver, scenes) -> None:
     count_ok = frames = 0
     for k, scene in enumerate(scenes):
         stamp = 30_000_000_000 + k * 1_000_000_000
-        got = d.send_until("detections", scene, stamp, timeout=240.0)
+        got = d.send_until("detections", scene, stamp, timeout=240.0, proposals=False)
         if not got:
             d.check(f"content_frame_{k}_processed", False)
             continue
@@ -467,7 +474,7 @@ def content(d: Driver, scenes) -> None:
             truth = {c: sum(o.category == c for o in scene.objects) for c in categories}
             count_ok += all(abs(c.count - truth[c.label]) <= 1 for c in counts[0].counts)
     precision = hits / total if total else 0.0
-    d.check("content_detection_precision", total > 0 and precision >= 0.6,
+    d.check("content_detection_precision", total > 0 and precision >= 0.5,
             f"{hits}/{total} labelled regions lie on an object of that category")
     d.check("content_counts_within_one", frames and count_ok / frames >= 0.5,
             f"{count_ok}/{frames} frames")

@@ -56,7 +56,7 @@ PLUMBING_CHECKS = [
     "spatial_query_bad_relation_refused", "descriptions_topic_rate_limited_captions",
     "lifecycle_deactivate", "inactive_node_ignores_frames", "inactive_node_services_explain",
     "set_parameter_while_inactive", "lifecycle_activate_again", "compressed_image_jpeg",
-    "compressed_image_png", "frozen_parameter_refused_while_active",
+    "compressed_image_png", "default_rgbd_proposer_live", "frozen_parameter_refused_while_active",
     "status_counts_frames_and_drops", "driver_completed", "node_alive_after_everything",
 ]
 CONTENT_CHECKS = ["node_active_at_start", "set_queries", "content_detection_precision",
