@@ -273,7 +273,7 @@ class BagReport:
         return asdict(self)
 
     def to_markdown(self) -> str:
-        lines = [f"# fo1_ros bag report", "", f"- input: `{self.input}`", f"- output: `{self.output}`",
+        lines = ["# fo1_ros bag report", "", f"- input: `{self.input}`", f"- output: `{self.output}`",
                  f"- frames: {self.frames_processed} processed of {self.frames_in} images "
                  f"in {self.wall_s:.1f} s", f"- queries: {', '.join(self.queries) or '(none)'}", ""]
         if self.counts:
@@ -417,8 +417,8 @@ def process_bag(input_path: str | Path, out_dir: str | Path, config: NodeConfig 
         report = BagReport(str(folder), str(out_bag), {k: v for k, v in asdict(found).items() if v})
         with BagWriter(out_bag, storage, store) as writer:
             for stream in ("depth", "camera_info"):
-                if getattr(found, stream):
-                    node.sync.last_received[stream] = 0  # the bag has it: wait for it
+                if getattr(found, stream):  # the bag has it: wait for it from the first image on
+                    node.sync.last_received[stream] = int(reader.start_time)
 
             def emit(outputs: list[Output], log_ns: int) -> None:
                 nonlocal frames_done

@@ -55,8 +55,8 @@ def scenes():
     return make_sequence(4, N_FRAMES, SceneConfig(width=W, height=H, n_objects=(3, 5)))
 
 
-def _frames(scenes, depth="mm"):
-    return [FrameData(s.rgb, s.stamp_ns + 1_000_000_000, s.depth_mm if depth == "mm" else s.depth_m,
+def _frames(scenes, depth="mm", start_ns=1_000_000_000):
+    return [FrameData(s.rgb, s.stamp_ns + start_ns, s.depth_mm if depth == "mm" else s.depth_m,
                       s.K, s.frame_id, boxes=np.array([o.box_2d for o in s.objects])) for s in scenes]
 
 
@@ -129,14 +129,16 @@ def test_output_bag_decodes_with_an_independent_reader(processed, scenes):
 
 
 def test_sqlite3_input_and_sqlite3_output(engine, scenes, tmp_path):
-    write_frames_bag(tmp_path / "in", _frames(scenes, depth="m"), storage="sqlite3")
+    epoch = 1_764_000_000 * 10**9  # stamps as a real recording has them
+    write_frames_bag(tmp_path / "in", _frames(scenes, depth="m", start_ns=epoch), storage="sqlite3")
     assert list((tmp_path / "in").glob("*.db3"))
     report = process_bag(tmp_path / "in", tmp_path / "out", _config(caption_rate_hz=0.0),
                          engine=engine, storage="sqlite3", progress=False)
     assert report.frames_processed == N_FRAMES
     assert list((tmp_path / "out" / "fo1_output").glob("*.db3"))
     dets = read_topic(tmp_path / "out" / "fo1_output", "/fo1/detections")
-    assert len(dets) == N_FRAMES and any(r.has_3d for r in dets[0][1].regions)  # 32FC1 depth
+    assert len(dets) == N_FRAMES
+    assert all(any(r.has_3d for r in m.regions) for _, m in dets)  # 32FC1 depth, from frame 0 on
 
 
 def test_compressed_images_and_a_queries_topic(engine, scenes, tmp_path):

@@ -159,7 +159,6 @@ class Fo1Node(LifecycleNode):
         self._inputs = ReentrantCallbackGroup()
         self._services_group = ReentrantCallbackGroup()
         self._tf_buffer = self._tf_listener = None
-        self._applying = False
         self.state_label = "unconfigured"
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self._service_handles = [self.create_service(convert.message_class(t), name,
@@ -218,7 +217,7 @@ class Fo1Node(LifecycleNode):
                             ([] if p.type_ == Parameter.Type.STRING_ARRAY else None))
                    for p in params
                    if p.name not in STANDARD_PARAMETERS and not p.name.startswith("qos_overrides.")}
-        if not changes or self._applying:
+        if not changes:
             return SetParametersResult(successful=True)
         unknown = [n for n in changes if n not in NodeConfig.field_names()]
         if unknown:
@@ -521,6 +520,9 @@ def main(args: list[str] | None = None) -> int:
         if node.config is not None and node.config.autostart:
             if node.trigger_configure() == TransitionCallbackReturn.SUCCESS:
                 node.trigger_activate()
+        else:
+            node.get_logger().info("autostart is false: waiting unconfigured for lifecycle "
+                                   "transitions (configure, activate)")
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
