@@ -21,7 +21,7 @@ import numpy as np
 if TYPE_CHECKING:
     from .rgbd import RGBDConfig
 
-__all__ = ["Candidate", "Regions", "candidate_boxes", "components", "group", "label_boxes", "region_stats",
+__all__ = ["Candidates", "Regions", "candidate_boxes", "components", "group", "label_boxes", "region_stats",
            "relabel", "rgb_background", "score", "strengths", "watershed"]
 
 
@@ -216,88 +216,133 @@ def extent(mom: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class Candidate:
-    members: frozenset[int]  # region ids (0-based)
-    internal: float  # strongest separation merged inside it (0 for one region)
+class Candidates:
+    """N candidates (single regions and unions) with the additive statistics their scores need."""
+
+    members: list[frozenset[int]]  # region ids (0-based) of each candidate
+    box: np.ndarray  # (N, 4) float64 xyxy
+    area: np.ndarray  # (N,) float64 pixels
+    mom: np.ndarray  # (N, 10) float64 3-D moments of the seed points
+    border: np.ndarray  # (N,) float64 pixels on the image border
+    outer_len: np.ndarray  # (N,) float64 boundary pixel pairs on the outline (not the border)
+    outer_sep: np.ndarray  # (N,) float64 the same weighted by their separation strength
+    internal: np.ndarray  # (N,) float64 strongest separation merged inside (0 for one region)
+
+    def __len__(self) -> int:
+        return len(self.members)
 
 
-def group(reg: Regions, R: int, cfg: RGBDConfig, rgbd: bool) -> list[Candidate]:
+def _box_union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.array([min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])])
+
+
+def _too_big(m: np.ndarray, limit: float) -> bool:
+    """Whether the 3-D extent of moments (10,) exceeds `limit` (cheap trace bound first)."""
+    if m[0] < 5:
+        return False
+    n = m[0]
+    var_sum = (m[4] + m[5] + m[6]) / n - float(np.sum((m[1:4] / n) ** 2))
+    if 12.0 * var_sum <= limit * limit:  # the largest variance is at most the sum
+        return False
+    return bool(extent(m) > limit)
+
+
+def group(reg: Regions, R: int, cfg: RGBDConfig, rgbd: bool) -> Candidates:
     """Greedy hierarchical merging (selective-search style); every region and union is a candidate.
 
     RGB-D runs two cost functions, "geometry" (js + 0.25 cs: surfaces continuous in depth
     first) and "appearance" (cs + 0.5 js: similar colour first); RGB-only one (cs + 0.5 js).
-    Boundary statistics add up when regions merge, so a union's costs are exact. No merge
-    costs more than `max_merge_cost`; in RGB-D none grows beyond `max_object_m`.
+    Every statistic is additive (boundary pixel pairs, jumps, colour distances, separation-
+    weighted lengths, moments), so a union's costs and score factors are exact and each merge
+    costs O(neighbours). No merge costs more than `max_merge_cost`; in RGB-D none grows beyond
+    `max_object_m`.
     """
-    cands = [Candidate(frozenset([i]), 0.0) for i in range(R) if reg.area[i] > 0]
+    js, cs = strengths(reg.en, rgbd)
+    sep = np.where(reg.eb < 0, 1.0, separation(js, cs, rgbd))  # (E,) background: 1
+    en5 = np.concatenate([reg.en, (reg.en[:, 0] * sep)[:, None]], 1)  # (E, 5): + separation-weighted length
+    outer_len = np.bincount(reg.ea, weights=en5[:, 0], minlength=R)
+    outer_sep = np.bincount(reg.ea, weights=en5[:, 4], minlength=R)
     pair = reg.eb >= 0
-    ea, eb, en = reg.ea[pair], reg.eb[pair], reg.en[pair]
-    if not len(ea):
-        return cands
-    seen = {c.members for c in cands}
+    outer_len += np.bincount(reg.eb[pair], weights=en5[pair, 0], minlength=R)
+    outer_sep += np.bincount(reg.eb[pair], weights=en5[pair, 4], minlength=R)
+
+    live = [i for i in range(R) if reg.area[i] > 0]
+    out = {"members": [frozenset([i]) for i in live], "box": list(reg.box[live]), "area": list(reg.area[live]),
+           "mom": list(reg.mom[live]), "border": list(reg.border[live]), "outer_len": list(outer_len[live]),
+           "outer_sep": list(outer_sep[live]), "internal": [0.0] * len(live)}
+    seen = set(out["members"])
     for strategy in (("geometry", "appearance") if rgbd else ("appearance",)):
-        members = {i: frozenset([i]) for i in range(R)}
-        mom = {i: reg.mom[i] for i in range(R)}
-        internal = dict.fromkeys(range(R), 0.0)
-        adj: dict[int, dict[int, np.ndarray]] = {i: {} for i in range(R)}  # node -> {node: (4,) stats}
-        for a, b, e in zip(ea.tolist(), eb.tolist(), en):
+        node = {i: {"members": frozenset([i]), "box": reg.box[i], "area": reg.area[i], "mom": reg.mom[i],
+                    "border": reg.border[i], "outer_len": outer_len[i], "outer_sep": outer_sep[i], "internal": 0.0}
+                for i in live}
+        adj: dict[int, dict[int, np.ndarray]] = {i: {} for i in live}  # node -> {node: (5,) boundary stats}
+        for a, b, e in zip(reg.ea[pair].tolist(), reg.eb[pair].tolist(), en5[pair]):
             adj[a][b] = e
             adj[b][a] = e
 
         def cost(e: np.ndarray) -> float:
-            js, cs = strengths(e, rgbd)
-            return float(js + 0.25 * cs) if strategy == "geometry" else float(cs + 0.5 * js)
+            j, c = strengths(e[:4], rgbd)
+            return float(j + 0.25 * c) if strategy == "geometry" else float(c + 0.5 * j)
 
         heap = [(cost(e), a, b) for a, nb in adj.items() for b, e in nb.items() if a < b]
         heapq.heapify(heap)
         nxt = R
         while heap:
             c, a, b = heapq.heappop(heap)
-            if a not in members or b not in members or b not in adj[a]:
+            if a not in node or b not in node or b not in adj[a]:
                 continue  # stale entry: a side was merged already
             if c > cfg.max_merge_cost:
                 break
-            m = mom[a] + mom[b]
-            if rgbd and m[0] >= 5 and extent(m) > cfg.max_object_m:
+            A, B, e = node[a], node[b], adj[a][b]
+            m = A["mom"] + B["mom"]
+            if rgbd and _too_big(m, cfg.max_object_m):
                 continue
-            js, cs = strengths(adj[a][b], rgbd)
+            j, c2 = strengths(e[:4], rgbd)
+            U = {"members": A["members"] | B["members"], "box": _box_union(A["box"], B["box"]),
+                 "area": A["area"] + B["area"], "mom": m, "border": A["border"] + B["border"],
+                 "outer_len": A["outer_len"] + B["outer_len"] - 2 * e[0],
+                 "outer_sep": A["outer_sep"] + B["outer_sep"] - 2 * e[4],
+                 "internal": max(A["internal"], B["internal"], float(separation(j, c2, rgbd)))}
             u = nxt
             nxt += 1
-            members[u] = members.pop(a) | members.pop(b)
-            mom[u] = m
-            internal[u] = max(internal.pop(a), internal.pop(b), float(separation(js, cs, rgbd)))
+            del node[a], node[b]
+            node[u] = U
             nb_u: dict[int, np.ndarray] = {}
             for old in (a, b):
-                for x, e in adj.pop(old).items():
+                for x, ex in adj.pop(old).items():
                     if x not in (a, b):
                         del adj[x][old]
-                        nb_u[x] = nb_u[x] + e if x in nb_u else e
+                        nb_u[x] = nb_u[x] + ex if x in nb_u else ex
             adj[u] = nb_u
-            for x, e in nb_u.items():
-                adj[x][u] = e
-                heapq.heappush(heap, (cost(e), u, x))
-            if members[u] not in seen:
-                seen.add(members[u])
-                cands.append(Candidate(members[u], internal[u]))
-    return cands
+            for x, ex in nb_u.items():
+                adj[x][u] = ex
+                heapq.heappush(heap, (cost(ex), u, x))
+            if U["members"] not in seen:
+                seen.add(U["members"])
+                for k in out:
+                    out[k].append(U[k])
+    return Candidates(out["members"], np.array(out["box"], np.float64).reshape(-1, 4),
+                      np.array(out["area"], np.float64), np.array(out["mom"], np.float64).reshape(-1, 10),
+                      np.array(out["border"], np.float64), np.array(out["outer_len"], np.float64),
+                      np.array(out["outer_sep"], np.float64), np.array(out["internal"], np.float64))
 
 
-def candidate_boxes(cands: list[Candidate], region_boxes: np.ndarray) -> np.ndarray:
+def candidate_boxes(cands: Candidates, region_boxes: np.ndarray) -> np.ndarray:
     """(N, 4) union boxes of the candidates' member regions' (R, 4) boxes."""
     out = np.zeros((len(cands), 4))
-    for i, c in enumerate(cands):
-        b = region_boxes[list(c.members)]
+    for i, mem in enumerate(cands.members):
+        b = region_boxes[list(mem)]
         out[i] = (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
     return out
 
 
-def score(cands: list[Candidate], reg: Regions, R: int, image_hw: tuple[int, int], cfg: RGBDConfig,
-          rgbd: bool) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """Boxes (N, 4), scores (N,) in [0, 1] and the score's factors (each (N,)).
+def score(cands: Candidates, image_hw: tuple[int, int], cfg: RGBDConfig,
+          rgbd: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Scores (N,) in [0, 1] of the candidates and the score's factors (each (N,)).
 
         score = p_size * p_fill * (0.2 + 0.8 * closure * cohesion)
 
-    - closure: the share of the outer boundary that separates it from something else: the
+    - closure: the share of the outline that separates it from something else: the
       background (1), another region (`separation`), the image border (0.5, unknown). No
       further penalty for border contact (an extra x0.8 cost a point of top-20 recall).
     - cohesion: 1 - the strongest separation merged inside (RGB-only: half of it).
@@ -307,32 +352,22 @@ def score(cands: list[Candidate], reg: Regions, R: int, image_hw: tuple[int, int
     """
     H, W = image_hw
     N = len(cands)
-    M = np.zeros((N, R))  # candidate x region membership
-    for i, c in enumerate(cands):
-        M[i, list(c.members)] = 1.0
-    area, mom, border = M @ reg.area, M @ reg.mom, M @ reg.border
-    boxes = candidate_boxes(cands, reg.box)
-    js, cs = strengths(reg.en, rgbd)
-    s_edge = np.where(reg.eb < 0, 1.0, separation(js, cs, rgbd))  # (E,), background: 1
-    inside_a = M[:, reg.ea]  # (N, E)
-    inside_b = np.where(reg.eb >= 0, M[:, np.maximum(reg.eb, 0)], 0.0)  # (N, E)
-    outer = (inside_a + inside_b) == 1  # (N, E) boundaries crossing the candidate's outline
-    length = outer @ reg.en[:, 0] + border
-    closure = (outer @ (reg.en[:, 0] * s_edge) + 0.5 * border) / np.maximum(length, 1.0)
-    cohesion = 1.0 - (1.0 if rgbd else 0.5) * np.array([c.internal for c in cands])
-    ext = extent(mom) if rgbd else np.full(N, np.nan)
+    closure = (cands.outer_sep + 0.5 * cands.border) / np.maximum(cands.outer_len + cands.border, 1.0)
+    cohesion = 1.0 - (1.0 if rgbd else 0.5) * cands.internal
+    ext = extent(cands.mom) if rgbd else np.full(N, np.nan)
     if rgbd:
         lo, hi = cfg.object_size_m
         e = np.maximum(np.nan_to_num(ext, nan=lo), 1e-6)
         p_size = np.exp(-np.maximum(np.log(lo / e), 0.0) ** 2 / 0.5 - np.maximum(np.log(e / hi), 0.0) ** 2 / 0.1)
         p_size = np.where(np.isnan(ext), 0.6, p_size)
     else:
-        frac = np.maximum(area / float(H * W), 1e-9)
+        frac = np.maximum(cands.area / float(H * W), 1e-9)
         lo, hi = cfg.rgb_area_fraction
         p_size = np.exp(-np.maximum(np.log(lo / frac), 0.0) ** 2 / 0.5 - np.maximum(np.log(frac / hi), 0.0) ** 2 / 0.3)
-    fill = area / np.maximum((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]), 1.0)
+    b = cands.box
+    fill = cands.area / np.maximum((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]), 1.0)
     p_fill = np.clip(fill / 0.25, 0.0, 1.0) ** 0.5
     s = np.clip(p_size * p_fill * (0.2 + 0.8 * closure * cohesion), 0.0, 1.0)
     feats = {"closure": closure, "cohesion": cohesion, "p_size": p_size, "p_fill": p_fill, "extent_m": ext,
-             "area_px": area}
-    return boxes, s, feats
+             "area_px": cands.area}
+    return s, feats

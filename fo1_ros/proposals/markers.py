@@ -156,6 +156,15 @@ class Markers:
     plane: np.ndarray | None = None  # (4,) float64 (n, d)
 
 
+def _largest(area: np.ndarray, k: int) -> np.ndarray:
+    """(L,) bool: the k largest entries of `area` among labels 1.. (label 0 is not a seed)."""
+    keep = np.ones(len(area), bool)
+    if len(area) - 1 > k:
+        keep[:] = False
+        keep[1 + np.argpartition(-area[1:], k - 1)[:k]] = True
+    return keep
+
+
 def _dilate(mask: np.ndarray, r: int) -> np.ndarray:
     return cv2.dilate(mask, np.ones((2 * r + 1, 2 * r + 1), np.uint8)) if r > 0 else mask
 
@@ -290,6 +299,7 @@ def rgbd_markers(z: np.ndarray, valid: np.ndarray, K: np.ndarray, edge: np.ndarr
         seeds, nxt = _hole_seeds(seeds, nxt, valid, table, region, edge, lab, cfg, s_px)
     inside = np.bincount(seeds[region.view(bool)], minlength=nxt) > 0  # seeds must touch the support
     inside[0] = False
+    inside &= _largest(np.bincount(seeds.ravel(), minlength=nxt), cfg.max_regions)
     remap = np.zeros(nxt, np.int32)
     remap[inside] = np.arange(2, 2 + int(inside.sum()))
     markers = remap[seeds]  # (H, W) 0 or 2..
@@ -323,9 +333,7 @@ def rgb_markers(edge: np.ndarray, cfg: RGBDConfig, s_px: float) -> Markers:
     ns, slab = components(~edge)
     area = np.bincount(slab.ravel(), minlength=ns)
     area[0] = 0
-    keep = area >= min_px
-    if keep.sum() > cfg.max_regions:
-        keep &= area >= np.sort(area)[-cfg.max_regions]
+    keep = (area >= min_px) & _largest(area, cfg.max_regions)
     ids = np.zeros(ns, np.int32)
     ids[keep] = np.arange(2, 2 + int(keep.sum()))
     return Markers(ids[slab])

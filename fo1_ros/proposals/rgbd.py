@@ -153,7 +153,7 @@ class RGBDConfig:
     # --- Grouping ---
     max_merge_cost: float = 0.85
     max_object_m: float = 0.5  # no union larger than this (3-D extent)
-    max_regions: int = 600  # RGB-only: keep the largest seeds
+    max_regions: int = 300  # at most this many seeds, the largest (bounds the time on busy textures)
 
     # --- Scoring ---
     object_size_m: tuple[float, float] = (0.015, 0.40)  # plausible 3-D extent
@@ -390,8 +390,9 @@ class RGBDProposer:
         t["regions"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         cands = group(reg, R, cfg, rgbd)
-        boxes, scores, feats = score(cands, reg, R, (H, W), cfg, rgbd)
-        level = np.array([len(c.members) > 1 for c in cands], np.int8)
+        boxes = cands.box
+        scores, feats = score(cands, (H, W), cfg, rgbd)
+        level = np.array([len(m) > 1 for m in cands.members], np.int8)
         if alt_boxes is not None:  # the wide-base variant of every candidate, scored lower
             boxes = np.concatenate([boxes, candidate_boxes(cands, alt_boxes)])
             scores = np.concatenate([scores, cfg.alt_score * scores])

@@ -236,3 +236,27 @@ def test_config_dict_round_trip_and_unknown_keys():
     assert RGBDConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ValueError, match="unknown keys"):
         RGBDConfig.from_dict({"band": 3})
+
+
+# ------------------------------------------------------------------------------ scores and bounds
+def test_scores_follow_the_documented_formula(held_out_scenes, proposer):
+    seg = proposer.segment(held_out_scenes[7].rgb, held_out_scenes[7].depth_m, held_out_scenes[7].K)
+    f = seg.features
+    expected = np.clip(f["p_size"] * f["p_fill"] * (0.2 + 0.8 * f["closure"] * f["cohesion"]), 0, 1)
+    alt = seg.level >= 2  # the wide-base variants, scored alt_score x their candidate
+    np.testing.assert_allclose(seg.scores[~alt], expected[~alt], atol=1e-12)
+    np.testing.assert_allclose(seg.scores[alt], proposer.config.alt_score * expected[alt], atol=1e-12)
+    for k in ("closure", "cohesion", "p_size", "p_fill"):
+        assert np.all((f[k] >= 0) & (f[k] <= 1)), k
+    assert set(np.unique(seg.level)) <= {0, 1, 2, 3}
+
+
+def test_busy_texture_is_bounded(held_out_scenes):
+    scene = held_out_scenes[8]
+    rng = np.random.default_rng(0)
+    tex = cv2.resize(rng.integers(0, 255, (60, 80, 3), dtype=np.uint8), (640, 480), interpolation=cv2.INTER_NEAREST)
+    prop = RGBDProposer(RGBDConfig(max_regions=50))
+    for depth in (scene.depth_m, None):
+        seg = prop.segment(tex, depth, scene.K)
+        assert seg.regions.max() - 1 <= 50
+        _check_invariants(prop(tex, depth, scene.K), (480, 640), prop.config.postprocess)
