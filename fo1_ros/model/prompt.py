@@ -31,9 +31,10 @@ MAX_USER_TEXT_CHARS = 4000
 _RESERVED = re.compile(
     r"<\|[^<>|]{0,40}\|>"  # <|im_start|>, <|image_pad|>, <|endoftext|>, ...
     r"|</?(?:image|regionfeat|ground|objects|think|answer|ref|box|quad|object_ref_start|object_ref_end)(?:_\d+)?>"
-    r"|<region\d*>",
+    r"|</?region\d*>",
     re.IGNORECASE,
 )
+_REGION_OK = re.compile(r"<region\d+>")  # exact lower-case region references, allowed where asked for
 _REGION_REF = re.compile(r"<region(\d+)>")
 
 
@@ -41,23 +42,34 @@ class PromptError(ValueError):
     """A prompt cannot be built: reserved tokens in user text, bad region references, too long."""
 
 
-def check_user_text(text: str, max_chars: int = MAX_USER_TEXT_CHARS) -> str:
-    """Return `text` if it is safe to place in a prompt, else raise PromptError naming the problem."""
+def check_user_text(text: str, max_chars: int = MAX_USER_TEXT_CHARS, allow_region_refs: bool = False) -> str:
+    """Return `text` if it is safe to place in a prompt, else raise PromptError naming the problem.
+
+    With `allow_region_refs`, exact `<regionN>` references stay allowed (questions about
+    regions); `PromptBuilder.build` then checks that N exists in the frame.
+    """
     if not isinstance(text, str):
         raise PromptError(f"text must be a string, got {type(text).__name__}")
     if len(text) > max_chars:
         raise PromptError(f"text is {len(text)} characters long; the limit is {max_chars}")
-    m = _RESERVED.search(text)
-    if m:
+    for m in _RESERVED.finditer(text):
+        if allow_region_refs and _REGION_OK.fullmatch(m.group(0)):
+            continue
         raise PromptError(f"text contains the reserved token {m.group(0)!r} at position {m.start()}; "
                           "user text may not contain control tokens or region placeholders")
     return text
 
 
-def escape_user_text(text: str, max_chars: int = MAX_USER_TEXT_CHARS) -> str:
+def escape_user_text(text: str, max_chars: int = MAX_USER_TEXT_CHARS, allow_region_refs: bool = False) -> str:
     """Neutralise reserved tokens by replacing their '<' with '‹' and cut to `max_chars`."""
     text = str(text)[:max_chars]
-    return _RESERVED.sub(lambda m: "‹" + m.group(0)[1:], text)
+
+    def sub(m):
+        if allow_region_refs and _REGION_OK.fullmatch(m.group(0)):
+            return m.group(0)
+        return "‹" + m.group(0)[1:]
+
+    return _RESERVED.sub(sub, text)
 
 
 @dataclass

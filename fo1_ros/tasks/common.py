@@ -27,13 +27,16 @@ def region_tag(i: int) -> str:
     return f"<region{i}>"
 
 
-def clean_user_text(text: str, policy: str = "reject") -> str:
-    """Make user text safe for a prompt: 'reject' raises PromptError, 'escape' neutralises."""
+def clean_user_text(text: str, policy: str = "reject", allow_region_refs: bool = False) -> str:
+    """Make user text safe for a prompt: 'reject' raises PromptError, 'escape' neutralises.
+
+    `allow_region_refs` keeps exact `<regionN>` references (questions about regions).
+    """
     if policy == "escape":
-        return escape_user_text(text).strip()
+        return escape_user_text(text, allow_region_refs=allow_region_refs).strip()
     if policy != "reject":
         raise ValueError(f"policy must be 'reject' or 'escape', got {policy!r}")
-    return check_user_text(text).strip()
+    return check_user_text(text, allow_region_refs=allow_region_refs).strip()
 
 
 @dataclass

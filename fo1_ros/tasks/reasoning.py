@@ -49,7 +49,7 @@ class ReasoningTask:
     name: str = "reasoning"
 
     def __post_init__(self):
-        self.question = clean_user_text(self.question, self.policy)
+        self.question = clean_user_text(self.question, self.policy, allow_region_refs=True)
         if not self.question:
             raise ValueError("the question is empty")
 

@@ -25,7 +25,7 @@ class VQATask:
     name: str = "vqa"
 
     def __post_init__(self):
-        self.question = clean_user_text(self.question, self.policy)
+        self.question = clean_user_text(self.question, self.policy, allow_region_refs=True)
         if not self.question:
             raise ValueError("the question is empty")
 
