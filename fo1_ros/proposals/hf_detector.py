@@ -33,6 +33,7 @@ Dims: `H, W` image pixels, `Q` decoder queries, `C` classes (or text tokens).
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import logging
 import os
 from dataclasses import dataclass, field
@@ -173,8 +174,10 @@ class HFDetector:
 
         try:
             mcfg = AutoConfig.from_pretrained(cfg.folder, local_files_only=True)
-        except (OSError, ValueError) as e:
+        except OSError as e:
             raise FileNotFoundError(f"cannot read the model config in {cfg.folder!r}: {e}") from e
+        except ValueError as e:  # e.g. a model type this transformers does not know
+            raise ValueError(f"unusable model config in {cfg.folder!r}: {e}") from e
         self.model_type = mcfg.model_type
         self.zero_shot = self.model_type in MODEL_FOR_ZERO_SHOT_OBJECT_DETECTION_MAPPING_NAMES
         if self.zero_shot and not cfg.queries:
@@ -182,8 +185,10 @@ class HFDetector:
         auto = AutoModelForZeroShotObjectDetection if self.zero_shot else AutoModelForObjectDetection
         try:
             self.model = auto.from_pretrained(cfg.folder, local_files_only=True, dtype=self.dtype)
-        except (OSError, ValueError) as e:
+        except OSError as e:
             raise FileNotFoundError(f"cannot load a {auto.__name__} from {cfg.folder!r}: {e}") from e
+        except ValueError as e:  # not a detector (no AutoModelFor...ObjectDetection mapping)
+            raise ValueError(f"{cfg.folder!r} holds no {auto.__name__} ({self.model_type!r}): {e}") from e
         self.model.to(self.device).eval()
 
         self.processor = None
@@ -199,6 +204,7 @@ class HFDetector:
             raise ValueError(f"zero-shot detector {self.model_type!r} needs its processor (tokenizer) in "
                              f"{cfg.folder!r}; none loads")
         self.preprocessing = "processor" if self.processor is not None else "minimal"
+        self._accepted = self._accepted_inputs()
         id2label = getattr(mcfg, "id2label", None) or {}
         self.id2label = {int(k): str(v) for k, v in id2label.items()}
         self.num_labels = int(getattr(mcfg, "num_labels", len(self.id2label)) or 0)
@@ -231,7 +237,7 @@ class HFDetector:
             inputs = dict(self.processor(text=text, images=rgb, return_tensors="pt"))
         else:
             inputs = dict(self.processor(images=rgb, return_tensors="pt"))
-        accepted = self._accepted_inputs()
+        accepted = self._accepted
         out = {}
         for k, v in inputs.items():
             if accepted is not None and k not in accepted:
@@ -242,8 +248,8 @@ class HFDetector:
         return out
 
     def _accepted_inputs(self) -> set[str] | None:
-        import inspect
-
+        """Argument names of the model's forward (None: it takes **kwargs): processor outputs it
+        does not take (e.g. a pixel_mask) are dropped."""
         params = inspect.signature(self.model.forward).parameters
         if any(p.kind == p.VAR_KEYWORD for p in params.values()):
             return None

@@ -189,3 +189,11 @@ def test_factory_builds_the_hf_source(detr_dir, image, no_network):
     src = make_proposal_source("hf", folder=detr_dir)
     assert isinstance(src, HFDetector) and src.name == "hf"
     assert len(src(image)) == 1
+
+
+def test_a_non_detector_folder_is_a_clear_value_error(tmp_path, no_network):
+    from transformers import ResNetConfig, ResNetModel
+
+    ResNetModel(ResNetConfig(embedding_size=8, hidden_sizes=[8], depths=[1])).save_pretrained(tmp_path)
+    with pytest.raises(ValueError, match="no AutoModelForObjectDetection"):
+        HFDetector(tmp_path)
