@@ -197,3 +197,13 @@ def test_a_non_detector_folder_is_a_clear_value_error(tmp_path, no_network):
     ResNetModel(ResNetConfig(embedding_size=8, hidden_sizes=[8], depths=[1])).save_pretrained(tmp_path)
     with pytest.raises(ValueError, match="no AutoModelForObjectDetection"):
         HFDetector(tmp_path)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_matches_cpu(detr_dir, image, no_network):
+    cpu = HFDetector(detr_dir, postprocess=KEEP_ALL)(image)
+    gpu = HFDetector(detr_dir, device="cuda", postprocess=KEEP_ALL)(image)
+    np.testing.assert_allclose(gpu.boxes, cpu.boxes, atol=1e-2)
+    np.testing.assert_allclose(gpu.scores, cpu.scores, atol=1e-4)
+    half = HFDetector(detr_dir, device="cuda", dtype="float16", postprocess=KEEP_ALL)(image)
+    np.testing.assert_allclose(half.boxes, cpu.boxes, atol=0.5)
