@@ -99,13 +99,23 @@ def _random_box(rng: np.random.Generator, hw: tuple[int, int]) -> np.ndarray:
 
 
 def build_regions(scene: Scene, rng: np.random.Generator, sampling: RegionSampling | None = None,
-                  proposals: tuple[np.ndarray, np.ndarray] | None = None) -> RegionSet:
-    """Region list for one frame: proposals + jittered GT boxes + distractors, scored, NMS'd, capped."""
+                  proposals: tuple[np.ndarray, np.ndarray] | None = None, max_objects: int | None = None) -> RegionSet:
+    """Region list for one frame: proposals + jittered GT boxes + distractors, scored, NMS'd, capped.
+
+    With `max_objects` (a curriculum step), the regions are only jittered ground-truth boxes of
+    at most that many random objects: the language model can learn what object tokens say
+    before it must learn to find one among many.
+    """
     import torch
 
     cfg = sampling or RegionSampling()
     hw = (scene.height, scene.width)
     gt = np.array([o.box_2d for o in scene.objects], dtype=np.float64).reshape(-1, 4)
+    if max_objects is not None:
+        visible = [i for i, o in enumerate(scene.objects) if o.visible_pixels > 0]
+        pick = rng.permutation(visible)[:int(rng.integers(1, max_objects + 1))] if visible else []
+        boxes_s = np.array([_jitter(gt[i], rng, cfg.gt_jitter, hw) for i in pick]).reshape(-1, 4)
+        return link_regions(boxes_s, np.sort(rng.uniform(0.5, 1.0, len(boxes_s)))[::-1].copy(), scene)
     boxes, scores = [], []
     if proposals is not None and len(proposals[0]):
         boxes += list(np.asarray(proposals[0], dtype=np.float64))

@@ -61,6 +61,10 @@ class StageConfig:
     lr: float
     task_weights: dict[str, float]
     warmup: int = 100
+    # (fraction of the stage, max objects): until that fraction, frames show only that many
+    # objects as regions (jittered GT boxes); afterwards full proposal lists.
+    curriculum: list = field(default_factory=list)
+    min_lr_fraction: float = 0.1
 
     def __post_init__(self):
         if self.steps < 0 or self.lr <= 0:
@@ -128,9 +132,9 @@ class Example:
 
 
 def make_example(frame, rng: np.random.Generator, prompts: PromptBuilder, weights: dict[str, float],
-                 cfg: TrainConfig) -> Example | None:
+                 cfg: TrainConfig, max_objects: int | None = None) -> Example | None:
     props = (frame.proposal_boxes, frame.proposal_scores) if cfg.use_proposer else None
-    regions = build_regions(frame.scene, rng, cfg.regions, props)
+    regions = build_regions(frame.scene, rng, cfg.regions, props, max_objects=max_objects)
     qas = QAGenerator(frame.scene, regions, rng).sample(weights, cfg.qa_per_frame)
     if not qas:
         return None
@@ -206,7 +210,15 @@ def _lr(stage: StageConfig, step: int) -> float:
     if step < stage.warmup:
         return stage.lr * (step + 1) / stage.warmup
     progress = (step - stage.warmup) / max(1, stage.steps - stage.warmup)
-    return stage.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+    lo = stage.min_lr_fraction
+    return stage.lr * (lo + (1 - lo) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def _max_objects(stage: StageConfig, step: int) -> int | None:
+    for until, k in stage.curriculum:
+        if step < until * stage.steps:
+            return int(k)
+    return None
 
 
 def _fmt_time(s: float) -> str:
@@ -300,7 +312,8 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
                 g["lr"] = lr
             examples = []
             while len(examples) < cfg.batch_size:
-                ex = make_example(pool[int(rng.integers(len(pool)))], rng, prompts, stage.task_weights, cfg)
+                ex = make_example(pool[int(rng.integers(len(pool)))], rng, prompts, stage.task_weights, cfg,
+                                  _max_objects(stage, state["step"]))
                 if ex is not None:
                     examples.append(ex)
             loss = forward_examples(model, examples, task_losses)

@@ -45,3 +45,16 @@ def test_reasoning_format_and_cited_regions():
     cut = t.parse([Answer("<think>hmm <region9>")], CTX)
     assert cut.cited_regions == [] and any("no <answer>" in w for w in cut.warnings)
     assert any("not closed" in w for w in cut.warnings) and any("only 3 regions" in w for w in cut.warnings)
+
+
+def test_questions_may_reference_existing_regions_only():
+    from fo1_ros.model.prompt import PromptBuilder, PromptError
+    from fo1_ros.model.tokenizer import train_tokenizer
+
+    ok = VQATask("Is <region1> bigger than <region2>?", [])
+    assert ok.questions(CTX)[0].text == "Is <region1> bigger than <region2>?"
+    pb = PromptBuilder(train_tokenizer(["Is it bigger?"] * 20, vocab_size=600))
+    with pytest.raises(PromptError, match=r"regions \[9\]"):
+        pb.build(VQATask("What is <region9>?", []).questions(CTX)[0].text, CTX.n)
+    with pytest.raises(ValueError, match="reserved"):
+        ReasoningTask("Which one? </region1>")
