@@ -243,7 +243,14 @@ class NodeConfig:
         try:
             return cls(**known), problems
         except (TypeError, ValueError) as e:
-            return None, problems + [str(e)]
+            # name every invalid value, not only the first one __post_init__ met
+            each = []
+            for key, value in known.items():
+                try:
+                    cls(**{key: value})
+                except (TypeError, ValueError) as single:
+                    each.append(str(single))
+            return None, problems + (each or [str(e)])
 
     def engine_config(self) -> Any:
         from .engine import EngineConfig

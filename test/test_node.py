@@ -85,6 +85,12 @@ def test_invalid_parameters_name_the_field(key, value, match):
     assert config is None and any(match in p for p in problems), problems
 
 
+def test_every_invalid_parameter_is_named_at_once():
+    config, problems = NodeConfig.check({"image_qos": "fast", "caption_rate_hz": -1.0, "typo": 1})
+    assert config is None and len(problems) == 3
+    assert any("image_qos" in p for p in problems) and any("caption_rate_hz" in p for p in problems)
+
+
 def test_int_for_float_parameters_is_accepted():
     assert NodeConfig(caption_rate_hz=1).caption_rate_hz == 1.0
     assert NodeConfig(max_regions=50.0).max_regions == 50

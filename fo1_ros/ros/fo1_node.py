@@ -517,7 +517,9 @@ def main(args: list[str] | None = None) -> int:
         node = Fo1Node()
         executor = MultiThreadedExecutor(num_threads=4)
         executor.add_node(node)
-        if node.config is not None and node.config.autostart:
+        autostart = node.config.autostart if node.config is not None else \
+            node.get_parameter("autostart").value is not False
+        if autostart:
             if node.trigger_configure() == TransitionCallbackReturn.SUCCESS:
                 node.trigger_activate()
         else:

@@ -190,3 +190,39 @@ def test_rviz_config_shows_image_and_markers():
     text = (ROOT / "config" / "perception.rviz").read_text()
     assert "rviz_default_plugins/Image" in text and "rviz_default_plugins/MarkerArray" in text
     assert "annotated_image" in text and "markers" in text
+
+
+def test_invalid_parameters_are_reported_at_start_and_the_node_stays_up(install, tmp_path):  # noqa: F811
+    """An invalid value: configure fails with the reason in the log; the process lives on
+    (unconfigured, its services answering) until told to stop."""
+    import time
+
+    env = _ros_env()
+    env["ROS_DOMAIN_ID"] = str(random.randint(101, 200))
+    env["PYTHONUNBUFFERED"] = "1"
+    prefix = install / "fo1_ros"
+    log_path = tmp_path / "node.log"
+    with open(log_path, "w") as log:
+        node = subprocess.Popen(
+            _sourced(install, sys.executable, str(prefix / "lib" / "fo1_ros" / "fo1_node"),
+                     "--ros-args", "-r", f"__ns:=/fo1_bad_{os.getpid()}", "-p", "image_qos:=fast",
+                     "-p", "caption_rate_hz:=-1.0"),
+            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and "cannot configure" not in log_path.read_text():
+                time.sleep(0.5)
+            time.sleep(1.0)
+            alive = node.poll() is None
+        finally:
+            os.killpg(node.pid, signal.SIGINT)
+            try:
+                node.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(node.pid, signal.SIGKILL)
+                node.wait()
+    text = log_path.read_text()
+    assert "cannot configure" in text and "image_qos" in text and "fast" in text, text[-3000:]
+    assert "caption_rate_hz" in text, text[-3000:]  # every invalid value is named
+    assert alive, text[-3000:]
+    assert "Traceback" not in text, text[-3000:]
