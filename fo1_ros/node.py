@@ -1177,21 +1177,14 @@ class PerceptionNode:
         state, hdr, regions = self._request_state(get("image"), list(get("boxes") or []))
         indices = [int(i) for i in (get("region_indices") or [])]
         named = [int(m) for m in re.findall(r"<region(\d+)>", question)]
-        from .model.prompt import check_user_text
         from .tasks.common import check_region_indices
 
-        check_user_text(re.sub(r"<region\d+>", "", question))  # the rest must be plain text
+        # the tasks accept <regionN> references; name a bad one before the model runs
         check_region_indices(sorted(set(named)), len(state.proposals), "region named in the question")
-        plain = re.sub(r"<region(\d+)>", r"region \1", question)
         if bool(get("reasoning")):
-            task: Any = ReasoningTask(plain)
+            task: Any = ReasoningTask(_with_regions(question, indices, named))
         else:
-            task = VQATask(plain, indices)
-        if named or (indices and bool(get("reasoning"))):
-            # the model must see the region tokens: put them back (the rest was checked)
-            task.question = _with_regions(question, indices, named)
-            if hasattr(task, "region_indices"):
-                task.region_indices = []
+            task = VQATask(question, indices)
         result = self.engine.run(state, [task]).results[0]
         if hasattr(result, "cited_regions"):
             answer, referenced = result.answer or result.thinking, list(result.cited_regions)

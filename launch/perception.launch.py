@@ -11,13 +11,14 @@ arguments model_path, device and autostart override it. Outputs appear under the
 /fo1/detections, /fo1/counts, /fo1/descriptions, /fo1/markers, /fo1/annotated_image.
 """
 
-from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import LifecycleNode, Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
+
+from launch import LaunchDescription
 
 
 def generate_launch_description():
