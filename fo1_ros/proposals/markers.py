@@ -94,8 +94,8 @@ def support_plane(z: np.ndarray, valid: np.ndarray, K: np.ndarray, cfg: RGBDConf
     """The support plane and its image region ((H, W) uint8 0/1), or None.
 
     Up to `max_planes` planes are extracted in turn from a `plane_stride` grid. With
-    `upright_camera` only planes seen from above count (normal toward image-up, or facing a
-    camera that looks down). The support is the largest, unless a parallel plane at least
+    `upright_camera` only planes seen from above count (normal toward image-up; else, for a
+    camera looking straight down, a plane facing it). The support is the largest, unless a parallel plane at least
     `level_gap_m` nearer the camera holds a quarter of its support (a table above the floor).
     Its region is the convex hull of its inlier patches (each at least a tenth of the largest).
     """
@@ -122,7 +122,10 @@ def support_plane(z: np.ndarray, valid: np.ndarray, K: np.ndarray, cfg: RGBDConf
         planes.append(Plane(pl.n, pl.d, pl.support, full))
         left &= ~(np.abs(P @ pl.n + pl.d) < 2 * tol)
     if cfg.upright_camera:
-        planes = [p for p in planes if -p.n[1] > 0.2 or -p.n[2] > 0.9]
+        # an upright camera pitched down sees a horizontal surface's top with the normal toward
+        # image-up (n_y < 0); a wall facing it has n_y > 0. Looking straight down, n ~ (0, 0, -1).
+        seen_from_above = [p for p in planes if p.n[1] < -0.1]
+        planes = seen_from_above or [p for p in planes if -p.n[2] > 0.97 and abs(p.n[1]) <= 0.1]
     if not planes:
         return None
     big = max(planes, key=lambda p: p.support)

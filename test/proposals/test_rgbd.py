@@ -260,3 +260,15 @@ def test_busy_texture_is_bounded(held_out_scenes):
         seg = prop.segment(tex, depth, scene.K)
         assert seg.regions.max() - 1 <= 50
         _check_invariants(prop(tex, depth, scene.K), (480, 640), prop.config.postprocess)
+
+
+@pytest.mark.parametrize("pitch", [(12.0, 14.0), (87.0, 89.0)])
+def test_support_plane_from_shallow_and_top_down_cameras(proposer, pitch):
+    from fo1_ros.synth import SceneConfig, make_scene
+
+    for seed in (900315, 900330):  # at 12 deg a wall is the largest plane in these
+        scene = make_scene(seed, SceneConfig(width=320, height=240, camera_pitch_deg=pitch))
+        seg = proposer.segment(scene.rgb, scene.depth_m, scene.K)
+        up_cam = scene.camera_pose[:3, :3].T @ np.array([0.0, 0.0, 1.0])
+        assert seg.mode == "rgbd"
+        assert np.degrees(np.arccos(np.clip(seg.plane[:3] @ up_cam, -1, 1))) < 2.0
