@@ -234,7 +234,8 @@ class Segmentation:
 
     boxes: (N, 4) float64 xyxy in input-image pixels (pixel-edge convention: a region covering
     columns u0..u1 has x1 = u0, x2 = u1 + 1); scores: (N,) float64 in [0, 1];
-    level: (N,) int8, 0 = one region, 1 = a union of regions (merged neighbours);
+    level: (N,) int8, 0 = one region (an object or a part), 1 = a union of regions (an object or
+    merged neighbours), 2 / 3 = the wide-base variant of a 0 / 1 candidate;
     regions: (H, W) int32 at the working resolution: -1 watershed line, 0 unassigned,
     1 background, 2.. region id + 2; plane: (4,) float64 (n, d) with n . X + d = height above
     the support (camera frame, n unit, d > 0), or None; mode: 'rgbd' or 'rgb';
@@ -278,9 +279,12 @@ def _check_inputs(rgb: Any, depth_m: Any, K: Any) -> tuple[np.ndarray, np.ndarra
             depth = depth_m.astype(np.float32, copy=False)
     cam = None
     if K is not None:
-        k = np.asarray(K, dtype=np.float64) if not isinstance(K, np.ndarray) or K.dtype != object else None
-        if k is None or k.shape not in ((3, 3), (9,)):
-            raise ValueError(f"K must be a (3, 3) or (9,) intrinsics matrix, got {getattr(K, 'shape', K)!r}")
+        try:
+            k = np.asarray(K, dtype=np.float64)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"K must be a (3, 3) or (9,) intrinsics matrix of numbers, got {K!r}") from e
+        if k.shape not in ((3, 3), (9,)):
+            raise ValueError(f"K must be a (3, 3) or (9,) intrinsics matrix, got shape {k.shape}")
         k = k.reshape(3, 3)
         if not np.isfinite(k).all() or k[0, 0] <= 0 or k[1, 1] <= 0:
             raise ValueError(f"K must be finite with positive focal lengths, got {k.tolist()}")
