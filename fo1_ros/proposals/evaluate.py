@@ -139,7 +139,11 @@ def main(argv: list[str] | None = None) -> int:
         kwargs = {"folder": args.folder, "device": args.device}
         if args.queries:
             kwargs["queries"] = args.queries
-    source = make_proposal_source(args.source, **kwargs)
+    try:
+        source = make_proposal_source(args.source, **kwargs)
+    except (ValueError, FileNotFoundError) as e:
+        logger.error("cannot build proposal source %r: %s", args.source, e)
+        return 2
     logger.info("evaluating %s on seeds %d..%d%s", args.source, args.start, args.start + args.n - 1,
                 " (RGB only)" if args.rgb_only else " (no K)" if args.no_K else "")
     report = evaluate(source, args.n, args.start, use_depth=not args.rgb_only, use_K=not (args.rgb_only or args.no_K))

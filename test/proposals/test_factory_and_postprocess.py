@@ -113,3 +113,8 @@ def test_evaluate_command_prints_the_numbers(capsys):
     out = capsys.readouterr().out
     for key in ("recall@0.5", "recall@0.75", "top-20", "top-50", "proposals per frame", "time per frame"):
         assert key in out
+
+
+def test_evaluate_command_rejects_unknown_sources(caplog):
+    assert main(["--n", "1", "--source", "upn"]) == 2
+    assert "known" in caplog.text
