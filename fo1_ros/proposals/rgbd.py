@@ -14,6 +14,8 @@ Pipeline in RGB-D mode (`markers.py` steps 1-4, `grouping.py` steps 5-7):
    (`upright_camera`), or a parallel one at least `level_gap_m` nearer the camera with a
    quarter of its support (a table above a floor). Its image region: the convex hull of its
    inlier patches.
+   (Before anything, `drop_flying_pixels` invalidates depths strictly between the two sides of
+   a 3x3 jump: mixed silhouette pixels of stereo / time-of-flight sensors.)
 2. **Foreground.** Height above the plane, 5x5 NaN-aware mean, above
    max(`min_height_m`, `height_sigmas` sigma(z)) and below `max_height_m`, minus the far side
    of depth jumps (> `jump_rel` z + `jump_abs_m`).
@@ -120,6 +122,7 @@ class RGBDConfig:
     noise_quad: float = 0.0015
     jump_rel: float = 0.03  # neighbours more than rel * z + abs apart are different surfaces
     jump_abs_m: float = 0.01
+    drop_flying_pixels: bool = True  # invalidate depths between the two sides of a jump
 
     # --- Support plane ---
     plane_stride: int = 4  # pixel grid for RANSAC
@@ -204,7 +207,7 @@ class RGBDConfig:
             lo_hi = getattr(self, name)
             if len(lo_hi) != 2 or not 0 < lo_hi[0] < lo_hi[1]:
                 raise ValueError(f"RGBDConfig.{name} must be a pair 0 < min < max, got {lo_hi!r}")
-        for name in ("upright_camera", "hole_seeds"):
+        for name in ("upright_camera", "hole_seeds", "drop_flying_pixels"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"RGBDConfig.{name} must be a bool, got {getattr(self, name)!r}")
 
@@ -350,6 +353,8 @@ class RGBDProposer:
             why = ("no_depth", "no depth: RGB-only proposals (lower recall than RGB-D)")
         else:
             valid = np.isfinite(depth) & (depth >= cfg.depth_min_m) & (depth <= cfg.depth_max_m)
+            if valid.any() and cfg.drop_flying_pixels:
+                valid &= ~_flying_pixels(depth, valid, cfg)
             if valid.any():
                 z = np.where(valid, depth, np.float32(0)).astype(np.float32)  # (H, W), 0 = invalid
             else:
@@ -408,6 +413,19 @@ class RGBDProposer:
         order = np.argsort(-scores, kind="stable")
         return Segmentation(boxes[order], scores[order], level[order], ws, mk.plane, mode, scale, t,
                             {k: v[order] for k, v in feats.items()})
+
+
+def _flying_pixels(depth: np.ndarray, valid: np.ndarray, cfg: RGBDConfig) -> np.ndarray:
+    """(H, W) bool: "flying pixels", depths strictly between the two surfaces of a jump in their
+    3x3 neighbourhood (stereo and time-of-flight sensors mix both at silhouettes); they would
+    glue objects to the background. A pixel flies when its neighbourhood spans more than the
+    jump threshold and it lies more than a quarter of that span from both ends."""
+    big = np.float32(1e6)
+    lo = cv2.erode(np.where(valid, depth, big).astype(np.float32), np.ones((3, 3), np.uint8))
+    hi = cv2.dilate(np.where(valid, depth, 0).astype(np.float32), np.ones((3, 3), np.uint8))
+    span = hi - lo
+    jump = valid & (span > cfg.jump_rel * lo + cfg.jump_abs_m) & (lo < big)
+    return jump & (np.minimum(depth - lo, hi - depth) > 0.25 * span)
 
 
 def _to_working_size(rgb: np.ndarray, depth: np.ndarray | None, K: np.ndarray | None,

@@ -272,3 +272,23 @@ def test_support_plane_from_shallow_and_top_down_cameras(proposer, pitch):
         up_cam = scene.camera_pose[:3, :3].T @ np.array([0.0, 0.0, 1.0])
         assert seg.mode == "rgbd"
         assert np.degrees(np.arccos(np.clip(seg.plane[:3] @ up_cam, -1, 1))) < 2.0
+
+
+def test_flying_pixels_are_dropped(held_out_scenes, proposer):
+    from fo1_ros.proposals.rgbd import _flying_pixels
+
+    depth = np.ones((5, 9), np.float32)
+    depth[:, 5:] = 2.0
+    depth[:, 4] = 1.5  # a mixed silhouette pixel between the two surfaces
+    flying = _flying_pixels(depth, np.isfinite(depth), proposer.config)
+    assert flying[:, 4].all() and not flying[:, :4].any() and not flying[:, 5:].any()
+    # on scenes whose silhouettes fly (every pixel of a jump somewhere between its two sides)
+    rng = np.random.default_rng(0)
+    scenes, props = held_out_scenes[:5], []
+    for s in scenes:
+        zt = s.depth_true_m
+        lo, hi = cv2.erode(zt, np.ones((3, 3), np.uint8)), cv2.dilate(zt, np.ones((3, 3), np.uint8))
+        a = rng.uniform(0, 1, zt.shape).astype(np.float32)
+        d = np.where(hi - lo > 0.03 * lo + 0.01, lo * a + hi * (1 - a), s.depth_m)
+        props.append(proposer(s.rgb, d, s.K))
+    assert _recall(scenes, props, 0.5) >= FLOOR_50
