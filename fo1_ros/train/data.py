@@ -193,8 +193,9 @@ def _count_phrase(n: int, noun: str) -> str:
 class QAGenerator:
     """Writes QA pairs for a scene + region set. All randomness comes from the given Generator."""
 
-    def __init__(self, scene: Scene, regions: RegionSet, rng: np.random.Generator):
+    def __init__(self, scene: Scene, regions: RegionSet, rng: np.random.Generator, vqa_kinds=None):
         self.scene, self.regions, self.rng = scene, regions, rng
+        self.vqa_kinds = list(vqa_kinds) if vqa_kinds else list(range(7))  # which VQA question kinds to ask
         self.objs = scene.objects
         self.named = sorted(regions.region_of)  # objects the model can name
         W = scene.width
@@ -332,7 +333,7 @@ class QAGenerator:
         o = self.objs[i]
         tag = self._tag(i)
         colour_word = "color" if rng.random() < 0.5 else "colour"
-        kind = rng.integers(7)
+        kind = self.vqa_kinds[int(rng.integers(len(self.vqa_kinds)))]
         if kind == 0:
             q, a = f"What {colour_word} is {tag}?", o.colour
         elif kind == 1:

@@ -1,11 +1,15 @@
 """The trainer that produces the shipped default model (`fo1-ros train`).
 
-Recipe (VLM-FO1's two stages with ordinary next-token loss on answers only, reference §5):
-  1. region-language alignment: region captions, attribute questions and OCR about single
-     regions, so object tokens learn to carry what the language model needs;
+Recipe:
+  0. vision pretraining (`vision_pretrain.py`): a stand-in for the pretrained encoders FO1
+     starts from — the two encoders and the region encoder learn region attributes through
+     throwaway linear heads (no language model involved);
+  then VLM-FO1's two stages with ordinary next-token loss on answers only (reference §5):
+  1. region-language alignment: region captions, attribute questions and OCR about regions,
+     first with few regions per frame, so the language model learns to read object tokens;
   2. perception instruction tuning: every capability (detection, REC, counting, captions,
      OCR, VQA, visual prompts, grounding, label-all, reasoning) mixed.
-All weights train in both stages here: the shipped model starts from random weights (no
+All weights train in stages 1 and 2: the shipped model starts from random weights (no
 pretrained Qwen2.5-VL can be downloaded on these machines).
 
 Sequences are packed the way the engine answers: one frame's prefix (system turn, image
@@ -44,6 +48,7 @@ from ..model.tokenizer import SPECIAL_TOKENS, load_tokenizer, train_tokenizer
 from ..synth import SceneConfig
 from .data import TASKS, QAGenerator, RegionSampling, build_regions
 from .pool import FramePool, build_pool
+from .vision_pretrain import VisionPretrainConfig, pretrain_vision
 
 logger = logging.getLogger(__name__)
 
@@ -85,14 +90,17 @@ class TrainConfig:
     n_frames: int = 4000  # training scenes (seeds 0..n_frames-1)
     scene: SceneConfig = field(default_factory=SceneConfig)
     use_proposer: bool = True  # train on the default proposer's boxes as well as jittered GT boxes
-    qa_per_frame: int = 6
+    qa_per_frame: int = 8
     regions: RegionSampling = field(default_factory=RegionSampling)
     # Optimisation
     batch_size: int = 8
     weight_decay: float = 0.01
+    vision_lr_scale: float = 1.0  # LR multiplier for the image encoders and the region encoder
     grad_clip: float = 1.0
-    stage1: StageConfig = field(default_factory=lambda: StageConfig(1500, 1e-3, dict(STAGE1_WEIGHTS)))
-    stage2: StageConfig = field(default_factory=lambda: StageConfig(6000, 6e-4, dict(STAGE2_WEIGHTS)))
+    stage0: VisionPretrainConfig = field(default_factory=lambda: VisionPretrainConfig(steps=1500))
+    stage1: StageConfig = field(default_factory=lambda: StageConfig(
+        800, 1e-3, dict(STAGE1_WEIGHTS), warmup=50, curriculum=[(0.3, 2), (0.6, 6)], min_lr_fraction=0.3))
+    stage2: StageConfig = field(default_factory=lambda: StageConfig(2600, 6e-4, dict(STAGE2_WEIGHTS), warmup=100))
     # Bookkeeping
     seed: int = 0
     threads: int = 0  # 0 = torch default
@@ -109,6 +117,8 @@ class TrainConfig:
         for name in ("stage1", "stage2"):
             if isinstance(getattr(self, name), dict):
                 setattr(self, name, StageConfig(**getattr(self, name)))
+        if isinstance(self.stage0, dict):
+            self.stage0 = VisionPretrainConfig(**self.stage0)
         if self.batch_size < 1 or self.qa_per_frame < 1 or self.n_frames < 1:
             raise ValueError("batch_size, qa_per_frame and n_frames must be >= 1")
 
@@ -170,7 +180,9 @@ def forward_examples(model: FO1ForCausalLM, examples: list[Example], per_task: d
     for b, e in enumerate(examples):
         n_prefix = len(e.prefix) - 1 + frames[b].image_tokens.shape[0]  # the image slot expands
         seg[b, :n_prefix] = 0
-        start_pos = int(pos[0, b, n_prefix - 1]) + 1 if n_prefix else 0
+        # the reference's rule: text after the prefix continues at its largest position + 1
+        # (after an image that is start + max(rows, cols), not the last token's position + 1)
+        start_pos = int(pos[:, b, :n_prefix].max()) + 1 if n_prefix else 0
         start = n_prefix
         for k, (s_ids, _) in enumerate(e.segments):
             n = len(s_ids)
@@ -197,13 +209,20 @@ def forward_examples(model: FO1ForCausalLM, examples: list[Example], per_task: d
 
 
 # ---- training loop -----------------------------------------------------------------------------
-def _param_groups(model: torch.nn.Module, weight_decay: float):
-    decay, no_decay = [], []
+ENCODER_MODULES = ("model.vision_tower.", "model.vision_tower_aux.", "model.object_vp_extractor.")
+
+
+def _param_groups(model: torch.nn.Module, weight_decay: float, vision_lr_scale: float):
+    """AdamW groups: (encoders | the rest) x (decay | no decay); `lr_scale` multiplies the stage LR."""
+    groups: dict[tuple[bool, bool], list] = {}
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
-        (no_decay if p.ndim < 2 or "embed" in name or "norm" in name else decay).append(p)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        vision = name.startswith(ENCODER_MODULES)
+        decay = not (p.ndim < 2 or "embed" in name or "norm" in name)
+        groups.setdefault((vision, decay), []).append(p)
+    return [{"params": ps, "weight_decay": weight_decay if decay else 0.0,
+             "lr_scale": vision_lr_scale if vision else 1.0} for (vision, decay), ps in groups.items()]
 
 
 def _lr(stage: StageConfig, step: int) -> float:
@@ -276,8 +295,9 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
     torch.manual_seed(cfg.seed)
     model = FO1ForCausalLM(mcfg)
     model.train()
-    opt = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.stage1.lr, betas=(0.9, 0.98))
-    state = {"stage": 1, "step": 0, "elapsed_s": 0.0, "history": []}
+    opt = torch.optim.AdamW(_param_groups(model, cfg.weight_decay, cfg.vision_lr_scale), lr=cfg.stage1.lr,
+                            betas=(0.9, 0.98))
+    state = {"stage": 0, "step": 0, "elapsed_s": 0.0, "history": []}
     ckpt = run_dir / "checkpoint"
     if (ckpt / "trainer_state.json").exists():
         from ..model.checkpoint import load_state_dict_checked
@@ -299,6 +319,13 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
             shutil.rmtree(ckpt)
         tmp.rename(ckpt)
 
+    if state["stage"] == 0:
+        t0 = time.time()
+        if cfg.stage0.steps:
+            state["history"] += [{"stage": 0, **h} for h in pretrain_vision(model, pool, cfg.stage0, cfg.seed, logger)]
+        state["elapsed_s"] += time.time() - t0
+        state["stage"], state["step"] = 1, 0
+        save_checkpoint()
     stages = {1: cfg.stage1, 2: cfg.stage2}
     while state["stage"] <= 2:
         stage = stages[state["stage"]]
@@ -309,7 +336,7 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
         while state["step"] < stage.steps:
             lr = _lr(stage, state["step"])
             for g in opt.param_groups:
-                g["lr"] = lr
+                g["lr"] = lr * g.get("lr_scale", 1.0)
             examples = []
             while len(examples) < cfg.batch_size:
                 ex = make_example(pool[int(rng.integers(len(pool)))], rng, prompts, stage.task_weights, cfg,

@@ -17,7 +17,9 @@ from fo1_ros.model.prompt import PromptBuilder
 from fo1_ros.model.tokenizer import train_tokenizer
 from fo1_ros.synth import make_scene
 from fo1_ros.train.data import TASKS, QAGenerator, build_regions
-from fo1_ros.train.trainer import STAGE1_WEIGHTS, STAGE2_WEIGHTS, Example, StageConfig, TrainConfig, forward_examples, train
+from fo1_ros.train.trainer import (STAGE1_WEIGHTS, STAGE2_WEIGHTS, Example, StageConfig, TrainConfig, forward_examples,
+                                   train)
+from fo1_ros.train.vision_pretrain import VisionPretrainConfig
 from fo1_ros.tasks import Answer, CountTask, DetectTask, RegionContext
 
 SEEDS = [11, 12, 13]
@@ -105,7 +107,8 @@ def test_packed_segments_equal_separate_single_turn_sequences(scenes):
 
 def test_tiny_training_run_writes_a_loadable_model_and_resumes(tmp_path):
     cfg = TrainConfig(model=preset("fo1-tiny"), vocab_size=600, n_frames=12, use_proposer=False, qa_per_frame=3,
-                      batch_size=2, stage1=StageConfig(3, 1e-3, dict(STAGE1_WEIGHTS), warmup=1),
+                      batch_size=2, stage0=VisionPretrainConfig(steps=2, batch_frames=2, warmup=1),
+                      stage1=StageConfig(3, 1e-3, dict(STAGE1_WEIGHTS), warmup=1, curriculum=[(0.5, 1)]),
                       stage2=StageConfig(3, 1e-3, dict(STAGE2_WEIGHTS), warmup=1), log_every=1, checkpoint_every=2)
     cfg.scene.width, cfg.scene.height = 160, 120
     run, out = tmp_path / "run", tmp_path / "model"
