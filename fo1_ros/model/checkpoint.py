@@ -142,12 +142,20 @@ def load_state_dict_checked(model: FO1ForCausalLM, folder: str | Path) -> None:
                     own[key].copy_(sf.get_tensor(found[key][1]))
 
 
-def save_state_dict_official(model: FO1ForCausalLM, folder: str | Path) -> Path:
-    """Write `model.safetensors` with official names (a tied `lm_head` is not stored twice)."""
+def save_state_dict_official(model: FO1ForCausalLM, folder: str | Path, dtype: torch.dtype | None = None) -> Path:
+    """Write `model.safetensors` with official names (a tied `lm_head` is not stored twice).
+
+    dtype: store floating-point tensors in this dtype (e.g. float16 to halve the file); None keeps them.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tied = model.config.text.tie_word_embeddings
-    tensors = {internal_to_official(k): v.detach().contiguous().cpu()
+
+    def cast(v: torch.Tensor) -> torch.Tensor:
+        v = v.detach().cpu()
+        return (v.to(dtype) if dtype is not None and v.is_floating_point() else v).contiguous()
+
+    tensors = {internal_to_official(k): cast(v)
                for k, v in model.state_dict().items() if not (tied and k == "lm_head.weight")}
     path = folder / "model.safetensors"
     save_file(tensors, str(path), metadata={"format": "pt", "producer": "fo1_ros"})
@@ -166,12 +174,12 @@ def load_model(folder: str | Path, device: str | torch.device = "cpu", dtype: to
     return model.to(device=device, dtype=dtype).eval()
 
 
-def save_model(model: FO1ForCausalLM, folder: str | Path, tokenizer=None) -> Path:
+def save_model(model: FO1ForCausalLM, folder: str | Path, tokenizer=None, dtype: torch.dtype | None = None) -> Path:
     """Save config.json + model.safetensors (+ tokenizer files) in the official layout."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     model.config.save_json(folder / "config.json")
-    save_state_dict_official(model, folder)
+    save_state_dict_official(model, folder, dtype)
     if tokenizer is not None:
         tokenizer.save_pretrained(str(folder))
     return folder

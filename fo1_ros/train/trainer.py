@@ -377,7 +377,8 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
         save_checkpoint()
 
     model.eval()
-    save_model(model, out_dir, tokenizer)
+    # float16 storage keeps the shipped model under the repository's 20 MB budget; it loads into float32
+    save_model(model, out_dir, tokenizer, dtype=torch.float16)
     info = {"train_config": cfg.to_dict(), "pool_seconds": t_pool, "train_seconds": state["elapsed_s"],
             "wall_seconds_this_run": time.time() - t_start, "final_losses": state["history"][-4:],
             "training_seeds": [0, cfg.n_frames - 1], "torch": torch.__version__}
