@@ -210,10 +210,10 @@ def _demo_queries(scenes: Sequence[Any]) -> list[str]:
 
 
 def cmd_run(args: argparse.Namespace, rest: list[str]) -> int:
-    try:
-        import rclpy  # noqa: F401
-    except ImportError as e:
-        print(f"fo1-ros run: rclpy is not importable ({e}). Install ROS 2 (e.g. scripts/ros_build.sh "
+    import importlib.util
+
+    if importlib.util.find_spec("rclpy") is None:  # rclpy itself is imported only inside fo1_ros.ros
+        print("fo1-ros run: rclpy is not importable. Install ROS 2 (e.g. scripts/ros_build.sh "
               "installs ROS 2 Kilted wheels into the venv), build and source this package:\n"
               "    scripts/ros_build.sh && source build/ros/install/local_setup.bash", file=sys.stderr)
         return 2
