@@ -126,12 +126,12 @@ def pretrain_vision(model: FO1ForCausalLM, pool, cfg: VisionPretrainConfig, seed
         if (step + 1) % 25 == 0 or step + 1 == cfg.steps:
             accs = {k: round(float(np.mean(v[-25:])), 3) for k, v in acc_hist.items()}
             rate = n_frames / (time.time() - t0)
-            history.append({"step": step + 1, "loss": float(loss), "acc": accs})
-            line = (f"\r[stage 0: vision pretraining] step {step + 1}/{cfg.steps} loss {float(loss):.3f} acc {accs} "
-                    f"{rate:.1f} frames/s   ")
+            history.append({"step": step + 1, "loss": float(loss.detach()), "acc": accs})
+            line = (f"\r[stage 0: vision pretraining] step {step + 1}/{cfg.steps} "
+                    f"loss {float(loss.detach()):.3f} acc {accs} {rate:.1f} frames/s   ")
             sys.stderr.write(line)
             sys.stderr.flush()
             if log is not None:
-                log.info("stage 0 step %d loss %.4f acc %s", step + 1, float(loss), accs)
+                log.info("stage 0 step %d loss %.4f acc %s", step + 1, float(loss.detach()), accs)
     sys.stderr.write("\n")
     return history
