@@ -52,7 +52,7 @@ from .vision_pretrain import VisionPretrainConfig, pretrain_vision
 
 logger = logging.getLogger(__name__)
 
-STAGE1_WEIGHTS = {"caption_brief": 3.0, "vqa": 3.0, "ocr": 2.0, "caption_detailed": 0.5}
+STAGE1_WEIGHTS = {"caption_brief": 3.0, "vqa": 4.0, "ocr": 1.0, "caption_detailed": 0.5}
 STAGE2_WEIGHTS = {"detect": 3.0, "detect_multi": 1.0, "rec": 2.5, "caption_brief": 1.0, "caption_detailed": 0.5,
                   "ocr": 1.5, "vqa": 1.5, "count": 2.0, "visual_prompt": 1.0, "grounding": 0.5, "label_all": 0.5,
                   "reasoning": 1.0}
@@ -70,6 +70,7 @@ class StageConfig:
     # objects as regions (jittered GT boxes); afterwards full proposal lists.
     curriculum: list = field(default_factory=list)
     min_lr_fraction: float = 0.1
+    vision_lr_scale: float = 1.0  # LR multiplier for the image encoders and the region encoder (0 = frozen)
 
     def __post_init__(self):
         if self.steps < 0 or self.lr <= 0:
@@ -90,17 +91,21 @@ class TrainConfig:
     n_frames: int = 4000  # training scenes (seeds 0..n_frames-1)
     scene: SceneConfig = field(default_factory=SceneConfig)
     use_proposer: bool = True  # train on the default proposer's boxes as well as jittered GT boxes
-    qa_per_frame: int = 8
+    qa_per_frame: int = 12
     regions: RegionSampling = field(default_factory=RegionSampling)
     # Optimisation
     batch_size: int = 8
     weight_decay: float = 0.01
-    vision_lr_scale: float = 1.0  # LR multiplier for the image encoders and the region encoder
     grad_clip: float = 1.0
-    stage0: VisionPretrainConfig = field(default_factory=lambda: VisionPretrainConfig(steps=1500))
+    # Stage 1 keeps the pretrained encoders frozen (as FO1's alignment stage does) and starts with
+    # one object per frame: measured, that is what lets a from-scratch language model start
+    # reading object tokens; then it must find the right one among several.
+    stage0: VisionPretrainConfig = field(default_factory=lambda: VisionPretrainConfig(steps=2000))
     stage1: StageConfig = field(default_factory=lambda: StageConfig(
-        800, 1e-3, dict(STAGE1_WEIGHTS), warmup=50, curriculum=[(0.3, 2), (0.6, 6)], min_lr_fraction=0.3))
-    stage2: StageConfig = field(default_factory=lambda: StageConfig(2600, 6e-4, dict(STAGE2_WEIGHTS), warmup=100))
+        1200, 1e-3, dict(STAGE1_WEIGHTS), warmup=50, curriculum=[(0.5, 1), (0.8, 4)], min_lr_fraction=0.3,
+        vision_lr_scale=0.0))
+    stage2: StageConfig = field(default_factory=lambda: StageConfig(
+        2000, 6e-4, dict(STAGE2_WEIGHTS), warmup=100, vision_lr_scale=0.3))
     # Bookkeeping
     seed: int = 0
     threads: int = 0  # 0 = torch default
@@ -212,8 +217,8 @@ def forward_examples(model: FO1ForCausalLM, examples: list[Example], per_task: d
 ENCODER_MODULES = ("model.vision_tower.", "model.vision_tower_aux.", "model.object_vp_extractor.")
 
 
-def _param_groups(model: torch.nn.Module, weight_decay: float, vision_lr_scale: float):
-    """AdamW groups: (encoders | the rest) x (decay | no decay); `lr_scale` multiplies the stage LR."""
+def _param_groups(model: torch.nn.Module, weight_decay: float):
+    """AdamW groups: (encoders | the rest) x (decay | no decay); groups know whether they are encoders."""
     groups: dict[tuple[bool, bool], list] = {}
     for name, p in model.named_parameters():
         if not p.requires_grad:
@@ -221,8 +226,8 @@ def _param_groups(model: torch.nn.Module, weight_decay: float, vision_lr_scale: 
         vision = name.startswith(ENCODER_MODULES)
         decay = not (p.ndim < 2 or "embed" in name or "norm" in name)
         groups.setdefault((vision, decay), []).append(p)
-    return [{"params": ps, "weight_decay": weight_decay if decay else 0.0,
-             "lr_scale": vision_lr_scale if vision else 1.0} for (vision, decay), ps in groups.items()]
+    return [{"params": ps, "weight_decay": weight_decay if decay else 0.0, "vision": vision}
+            for (vision, decay), ps in groups.items()]
 
 
 def _lr(stage: StageConfig, step: int) -> float:
@@ -295,8 +300,7 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
     torch.manual_seed(cfg.seed)
     model = FO1ForCausalLM(mcfg)
     model.train()
-    opt = torch.optim.AdamW(_param_groups(model, cfg.weight_decay, cfg.vision_lr_scale), lr=cfg.stage1.lr,
-                            betas=(0.9, 0.98))
+    opt = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.stage1.lr, betas=(0.9, 0.98))
     state = {"stage": 0, "step": 0, "elapsed_s": 0.0, "history": []}
     ckpt = run_dir / "checkpoint"
     if (ckpt / "trainer_state.json").exists():
@@ -336,7 +340,7 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
         while state["step"] < stage.steps:
             lr = _lr(stage, state["step"])
             for g in opt.param_groups:
-                g["lr"] = lr * g.get("lr_scale", 1.0)
+                g["lr"] = lr * (stage.vision_lr_scale if g.get("vision") else 1.0)
             examples = []
             while len(examples) < cfg.batch_size:
                 ex = make_example(pool[int(rng.integers(len(pool)))], rng, prompts, stage.task_weights, cfg,
