@@ -8,8 +8,8 @@ hundreds of steps while, given clean attribute-coded tokens, it learns to read t
 ~150 steps. So, as ImageNet-style pretraining does for real backbones, the two encoders and
 the region encoder are first trained as *region classifiers* on synthetic frames: linear
 heads on the HFRE region feature predict colour, shape, size class and the printed
-characters. The heads are thrown away; only the encoders continue to stages 1 and 2, which
-use next-token loss on answers only.
+characters. The heads then seed the object-token projector (`init_projector_from_heads`) and
+are thrown away; stages 1 and 2 use next-token loss on answers only.
 """
 
 from __future__ import annotations
@@ -79,8 +79,32 @@ def _jitter(b: np.ndarray, rng: np.random.Generator, frac: float) -> np.ndarray:
     return out
 
 
+@torch.no_grad()
+def init_projector_from_heads(model: FO1ForCausalLM, heads: RegionHeads) -> int:
+    """Start `mm_projector_aux` from the attribute heads: its first units become the heads'
+    logits (colour, shape, size, text flag, characters) and, for an MLP projector, the last
+    layer starts as the identity. Object tokens then begin as clean attribute codes — the
+    measured condition under which a from-scratch language model learns to read them quickly.
+    Returns how many units were initialised this way."""
+    proj = model.model.mm_projector_aux
+    linears = [m for m in proj.modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        return 0  # identity projector: nothing to initialise
+    first, last = linears[0], linears[-1]
+    W = torch.cat([h.weight for h in heads.heads.values()] + [heads.chars.weight])  # (K, D_region)
+    b = torch.cat([h.bias for h in heads.heads.values()] + [heads.chars.bias])
+    k = min(W.shape[0], first.out_features)
+    first.weight[:k] = W[:k].to(first.weight.dtype)
+    first.bias[:k] = b[:k].to(first.bias.dtype)
+    if last is not first and last.in_features == last.out_features:
+        last.weight.copy_(torch.eye(last.out_features, dtype=last.weight.dtype))
+        last.bias.zero_()
+    return k
+
+
 def pretrain_vision(model: FO1ForCausalLM, pool, cfg: VisionPretrainConfig, seed: int = 0, log=None) -> list[dict]:
-    """Train the encoders + region encoder of `model` in place as region classifiers."""
+    """Train the encoders + region encoder of `model` in place as region classifiers, then start
+    the object-token projector from the trained heads (`init_projector_from_heads`)."""
     rng = np.random.default_rng([seed, 0])
     heads = RegionHeads(model.config.region_hidden_size)
     params = [p for n, p in model.named_parameters()
@@ -134,4 +158,7 @@ def pretrain_vision(model: FO1ForCausalLM, pool, cfg: VisionPretrainConfig, seed
             if log is not None:
                 log.info("stage 0 step %d loss %.4f acc %s", step + 1, float(loss.detach()), accs)
     sys.stderr.write("\n")
+    k = init_projector_from_heads(model, heads)
+    if log is not None:
+        log.info("object-token projector: %d units start from the attribute heads", k)
     return history
