@@ -106,3 +106,23 @@ def test_proposal_source_output_is_filtered_and_capped(parts):
     assert len(state.proposals) == 20
     assert np.all(np.diff(state.proposals.scores) <= 0) and state.proposals.scores.min() >= 0.3
     assert state.encoded.object_tokens.shape[0] == 20
+
+
+SHIPPED = __import__("fo1_ros.engine", fromlist=["DEFAULT_MODEL_DIR"]).DEFAULT_MODEL_DIR
+
+
+@pytest.mark.skipif(not (SHIPPED / "config.json").exists(), reason="the shipped model is not in fo1_ros/assets")
+def test_shipped_model_shared_and_naive_agree_on_held_out_frames():
+    from fo1_ros.proposals import make_proposal_source
+    from fo1_ros.synth import make_scene
+
+    shared = Engine(EngineConfig(mode="shared", device="cpu"), proposal_source=make_proposal_source("rgbd"))
+    naive = Engine(EngineConfig(mode="naive", device="cpu"), model=shared.model, tokenizer=shared.tokenizer,
+                   proposal_source=shared.proposal_source)
+    for seed in (4_000_001, 4_000_002):
+        s = make_scene(seed)
+        frame = Frame(s.rgb, s.depth_m, s.K)
+        tasks = [T.DetectTask(["cube", "red ball"]), T.CountTask(["cans"]), T.CaptionTask([0, 1]), T.OCRTask([0])]
+        a, b = shared.process(frame, tasks), naive.process(frame, tasks)
+        assert _texts(a) == _texts(b)
+        assert a.objects_3d is not None and sum(o.has_3d for o in a.objects_3d) >= len(a.objects_3d) // 2
