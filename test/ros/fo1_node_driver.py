@@ -302,11 +302,14 @@ def plumbing(d: Driver, scenes) -> None:
     d.check("depth_of_half_size_is_scaled", got and any(r.has_3d for r in got[0].regions),
             got[:1] and [r.reason_3d for r in got[0].regions])
 
+    # 1000 boxes (136 kB on the wire) rather than 10 000: a 1.4 MB best-effort sample is lost
+    # whole where the kernel's UDP receive buffer is the default 208 kB (the node's capping
+    # of 10 000 boxes is tested without DDS in test/test_node.py).
     rng = np.random.default_rng(0)
-    xy = rng.uniform(0, [scenes[1].width - 12, scenes[1].height - 12], (10_000, 2))
-    many = np.concatenate([xy, xy + rng.uniform(4, 12, (10_000, 2))], 1)
+    xy = rng.uniform(0, [scenes[1].width - 12, scenes[1].height - 12], (1000, 2))
+    many = np.concatenate([xy, xy + rng.uniform(4, 12, (1000, 2))], 1)
     got = d.send_until("detections", scenes[1], 15_300_000_000, boxes=many)
-    d.check("ten_thousand_proposals_capped", got and 0 < len(got[0].regions) <= 100,
+    d.check("thousand_proposals_capped", got and 0 < len(got[0].regions) <= 100,
             got[:1] and len(got[0].regions))
 
     answer = d.call(SetQueries, "set_queries", SetQueries.Request(queries=[]))

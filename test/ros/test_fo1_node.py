@@ -44,7 +44,7 @@ PLUMBING_CHECKS = [
     "image_encoding_bgr8", "image_encoding_rgba8", "image_encoding_bgra8", "image_encoding_mono8",
     "image_encoding_mono16", "depth_32FC1_metres", "bad_images_counted", "nan_depth_gives_reason",
     "depth_of_other_aspect_rejected_with_reason", "depth_of_half_size_is_scaled",
-    "ten_thousand_proposals_capped", "set_queries_empty_stops_detection",
+    "thousand_proposals_capped", "set_queries_empty_stops_detection",
     "no_detections_without_queries", "detect_without_any_query_refused", "set_queries_1mb_refused",
     "set_queries_reserved_token_refused", "set_queries_service", "queries_topic_1mb_ignored",
     "frame_for_services", "detect_objects_latest_frame",
