@@ -2,6 +2,11 @@
 
     python benchmarks/bench_engine.py                      # shipped model, 100 proposals, 5 tasks
     python benchmarks/bench_engine.py --model DIR --device cuda --repeats 5
+    python benchmarks/bench_engine.py --preset fo1-3b --device cuda   # reference size, random weights
+
+With --preset the model is built from a size preset with random weights (timing only: answers are
+noise and run to each task's token budget, so decode is a worst case) and the tokenizer, with
+its special-token ids, comes from --model (default: the shipped model).
 
 Prints per-stage timings of one frame (median over repeats) for both modes and the ratio
 naive/shared; both modes must give the same answers (checked and printed). Numbers depend on
@@ -69,6 +74,35 @@ def raw_texts(results) -> list[str]:
     return out
 
 
+def random_model(name: str, tokenizer_dir: str, cfg: EngineConfig):
+    """A random-weight FO1ForCausalLM of preset `name`, with the special-token ids of the
+    tokenizer (and config) in `tokenizer_dir`, built directly on the target device."""
+    import dataclasses
+    from pathlib import Path
+
+    from fo1_ros.engine import DEFAULT_MODEL_DIR
+    from fo1_ros.model.config import FO1Config, preset
+    from fo1_ros.model.modeling import FO1ForCausalLM
+    from fo1_ros.model.tokenizer import load_tokenizer
+
+    folder = Path(tokenizer_dir) if tokenizer_dir else DEFAULT_MODEL_DIR
+    src = FO1Config.from_json_file(folder / "config.json")
+    tokenizer = load_tokenizer(folder)
+    p = preset(name)
+    text = dataclasses.replace(p.text, bos_token_id=src.text.bos_token_id, eos_token_id=src.text.eos_token_id,
+                               pad_token_id=src.text.pad_token_id)
+    p = dataclasses.replace(p, text=text, image_token_id=src.image_token_id, video_token_id=src.video_token_id,
+                            vision_start_token_id=src.vision_start_token_id,
+                            vision_end_token_id=src.vision_end_token_id)
+    device = cfg.resolve_device()
+    torch.manual_seed(0)
+    with torch.device(device):
+        model = FO1ForCausalLM(p).to(cfg.resolve_dtype(device))
+    n = sum(t.numel() for t in model.parameters())
+    print(f"random-weight {name}: {n:,} parameters; tokenizer and special ids from {folder}")
+    return model, tokenizer
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="")
@@ -77,13 +111,18 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--max-batch", type=int, default=16)
+    ap.add_argument("--preset", default="", help="random-weight model of this size preset (e.g. fo1-3b)")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     scenes = [make_scene(2_000_000 + i) for i in range(args.frames)]
     frames = [Frame(s.rgb, s.depth_m, s.K) for s in scenes]
     boxes = [proposals_100(s, rng) for s in scenes]
     common = dict(model_path=args.model, device=args.device, dtype=args.dtype)
-    shared = Engine(EngineConfig(mode="shared", max_batch=args.max_batch, **common))
+    model = tokenizer = None
+    if args.preset:
+        model, tokenizer = random_model(args.preset, args.model, EngineConfig(**common))
+    shared = Engine(EngineConfig(mode="shared", max_batch=args.max_batch, **common), model=model,
+                    tokenizer=tokenizer)
     naive = Engine(EngineConfig(mode="naive", **common), model=shared.model, tokenizer=shared.tokenizer)
     dev = shared.device
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else platform.processor() or platform.machine()
