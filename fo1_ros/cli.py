@@ -117,6 +117,9 @@ def cmd_process(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------------------------
 
 
+DEMO_MARKER = ".fo1-ros-demo"
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Synthetic RGB-D sequence -> bag -> the node logic with the shipped model -> report."""
     from .bag import FrameData, process_bag, write_frames_bag
@@ -124,13 +127,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .synth import SceneConfig, make_sequence
 
     out = Path(args.out)
+    marker = out / DEMO_MARKER  # an earlier demo's folder is replaced; anything else only with --force
     if out.exists() and any(out.iterdir()):
-        if not args.force:
-            raise SystemExit(f"fo1-ros demo: {out} exists and is not empty (use --force or --out)")
+        if not (args.force or marker.exists()):
+            raise SystemExit(f"fo1-ros demo: {out} exists, is not empty and is not an earlier demo's output "
+                             "(use --force or --out)")
         import shutil
 
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
+    marker.write_text("written by fo1-ros demo; the next demo run replaces this folder\n")
     t0 = time.perf_counter()
     scenes = make_sequence(args.seed, args.frames, SceneConfig(width=args.width, height=args.height,
                                                                n_objects=(4, 8)),
@@ -519,7 +525,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="caption rounds per second of bag time (default 1)")
     p.add_argument("--proposals", choices=("default", "gt"), default="default",
                    help="default: the shipped proposer; gt: ground-truth boxes on a proposals topic")
-    p.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
+    p.add_argument("--force", action="store_true", help="replace a non-empty --out folder (an earlier demo's is always replaced)")
 
     p = sub.add_parser("process", help="run the node logic over a ROS 2 bag (sqlite3 or mcap)")
     p.add_argument("bag", help="rosbag2 folder")

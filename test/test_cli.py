@@ -60,8 +60,19 @@ def test_demo_with_ground_truth_boxes_and_the_tiny_model(tiny_model_dir, tmp_pat
     assert (out / "report.md").is_file() and (out / "contact_sheet.png").is_file()
     report = json.loads((out / "report.json").read_text())
     assert report["frames_processed"] == 3
+    # running the README command again replaces the earlier demo's folder ...
+    (out / "stale.txt").write_text("from the first run")
+    assert cli.main(["demo", "--model", str(tiny_model_dir), "--frames", "1", "--width", "160", "--height", "120",
+                     "--proposals", "gt", "--out", str(out), "--no-progress", "-p", "torch_threads=1"]) == 0
+    assert not (out / "stale.txt").exists()
+    assert json.loads((out / "report.json").read_text())["frames_processed"] == 1
+    # ... but a folder the demo did not write is never removed without --force
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "keep.txt").write_text("user data")
     with pytest.raises(SystemExit, match="not empty"):
-        cli.main(["demo", "--model", str(tiny_model_dir), "--out", str(out)])
+        cli.main(["demo", "--model", str(tiny_model_dir), "--out", str(other)])
+    assert (other / "keep.txt").exists()
 
 
 def test_process_a_bag(tiny_model_dir, scene, tmp_path, capsys):
