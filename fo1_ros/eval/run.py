@@ -67,6 +67,7 @@ class Evaluator:
         self.rec, self.ocr, self.vqa, self.count_exact, self.count_err = [], [], [], [], []
         self.cap_attr, self.cap_pred, self.cap_ref, self.vp_f1, self.reason = [], [], [], [], []
         self.region_recall = []
+        self.err3d_unoccluded, self.err3d_occluded = [], []
         self.timing = []
 
     def scene(self, k: int) -> None:
@@ -143,6 +144,7 @@ class Evaluator:
         self._score(k, scene, state, regions, kinds, result.results)
 
     def _score(self, k, scene, state, regions, kinds, results) -> None:
+        self._score_3d(scene, state, regions)
         for o in scene.objects:
             self.gt.append({"image_id": k, "category": o.category, "bbox": list(map(float, o.box_2d))})
         for (kind, info), res in zip(kinds, results):
@@ -186,9 +188,27 @@ class Evaluator:
                     ok = normalise_answer(strip_tags(res.answer)) == normalise_answer(info)
                 self.reason.append(ok)
 
+    def _score_3d(self, scene, state, regions) -> None:
+        """3-D centre error of each object's region as the engine lifted it (camera optical frame):
+        unoccluded (>= 95 % visible) within 1.5 m, and occluded (< 80 % visible) objects."""
+        if state.objects_3d is None:
+            return
+        for obj_i, r in regions.region_of.items():
+            o, lifted = scene.objects[obj_i], state.objects_3d[r]
+            if not lifted.has_3d:
+                continue
+            err = float(np.linalg.norm(lifted.center - o.center_cam))
+            if o.visible_fraction >= 0.95 and o.distance_m <= 1.5:
+                self.err3d_unoccluded.append(err)
+            elif o.visible_fraction < 0.8:
+                self.err3d_occluded.append(err)
+
     def summary(self) -> dict:
         def mean(x):
             return float(np.mean(x)) if len(x) else float("nan")
+
+        def median(x):
+            return float(np.median(x)) if len(x) else float("nan")
 
         out = {"scenes": self.cfg.n_scenes, "proposals": self.cfg.proposals,
                "object_recall@0.5": mean(self.region_recall)}
@@ -200,7 +220,10 @@ class Evaluator:
                     "ocr_exact": mean(self.ocr), "vqa_acc": mean(self.vqa), "count_exact": mean(self.count_exact),
                     "count_mae": mean(self.count_err), "visual_prompt_f1": mean(self.vp_f1),
                     "reasoning_acc": mean(self.reason), "seconds_per_scene": mean(self.timing),
-                    "n": {"rec": len(self.rec), "captions": len(self.cap_attr), "ocr": len(self.ocr),
+                    "center3d_median_m_unoccluded": median(self.err3d_unoccluded),
+                    "center3d_median_m_occluded": median(self.err3d_occluded),
+                    "n": {"objects_3d_unoccluded": len(self.err3d_unoccluded),
+                          "objects_3d_occluded": len(self.err3d_occluded), "rec": len(self.rec), "captions": len(self.cap_attr), "ocr": len(self.ocr),
                           "vqa": len(self.vqa), "count": len(self.count_exact), "reasoning": len(self.reason)}})
         if self.cfg.semantic_similarity and self.cap_pred:
             out["caption_SS"] = float(SemanticSimilarity()(self.cap_pred, self.cap_ref).mean())
@@ -227,7 +250,10 @@ ROWS = [("object_recall@0.5", "proposal recall of objects (IoU 0.5)"), ("det_mAP
         ("rec_acc", "REC accuracy (IoU 0.5)"), ("caption_attr_acc", "caption attributes (colour+shape+size)"),
         ("caption_SS", "caption semantic similarity"), ("ocr_exact", "OCR exact match"), ("vqa_acc", "VQA accuracy"),
         ("count_exact", "counting exact"), ("count_mae", "counting MAE"), ("visual_prompt_f1", "visual prompt F1"),
-        ("reasoning_acc", "reasoning answer accuracy"), ("seconds_per_scene", "seconds per scene")]
+        ("reasoning_acc", "reasoning answer accuracy"),
+        ("center3d_median_m_unoccluded", "3-D centre error, median m (unocc., <=1.5 m)"),
+        ("center3d_median_m_occluded", "3-D centre error, median m (occluded)"),
+        ("seconds_per_scene", "seconds per scene")]
 
 
 def format_table(results: dict[str, dict]) -> str:

