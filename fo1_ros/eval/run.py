@@ -272,17 +272,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--proposals", choices=PROPOSAL_MODES + ("both",), default="both")
     parser.add_argument("--out", default="eval_results.json", help="JSON file for the numbers")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--dtype", default="auto", help="auto (float32 on CPU, bfloat16 on CUDA), float32, ...")
     parser.add_argument("--no-ss", action="store_true", help="skip the sentence-embedding caption metric")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     from ..proposals import make_proposal_source
 
-    engine = Engine(EngineConfig(model_path=args.model, device=args.device), proposal_source=make_proposal_source("rgbd"))
+    engine = Engine(EngineConfig(model_path=args.model, device=args.device, dtype=args.dtype),
+                    proposal_source=make_proposal_source("rgbd"))
     modes = PROPOSAL_MODES if args.proposals == "both" else (args.proposals,)
     results = {}
     for mode in modes:
         results[mode] = evaluate(engine, EvalConfig(n_scenes=args.scenes, proposals=mode,
                                                      semantic_similarity=not args.no_ss))
+    print(f"model {args.model or 'shipped default'}, device {engine.device}, dtype {engine.dtype}")
     print(format_table(results))
     Path(args.out).write_text(json.dumps(results, indent=2))
     print(f"written {args.out}")
