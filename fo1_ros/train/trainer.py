@@ -71,6 +71,9 @@ class StageConfig:
     curriculum: list = field(default_factory=list)
     min_lr_fraction: float = 0.1
     vision_lr_scale: float = 1.0  # LR multiplier for the image encoders and the region encoder (0 = frozen)
+    # set layer 0 / head 0 of the language model to attend to the previous token when the stage
+    # starts (seed_previous_token_head): the induction circuit that binds <regionK> to its object token
+    seed_previous_token_head: bool = False
 
     def __post_init__(self):
         if self.steps < 0 or self.lr <= 0:
@@ -104,8 +107,12 @@ class TrainConfig:
     stage1: StageConfig = field(default_factory=lambda: StageConfig(
         1200, 1e-3, dict(STAGE1_WEIGHTS), warmup=50, curriculum=[(0.5, 1), (0.8, 4)], min_lr_fraction=0.3,
         vision_lr_scale=0.0))
+    # Stage 2 seeds a previous-token head first (without it the model never tied <regionK> to the
+    # K-th object token: the same caption for every region), starts with few objects, and keeps
+    # the encoders frozen (CPU time).
     stage2: StageConfig = field(default_factory=lambda: StageConfig(
-        2000, 6e-4, dict(STAGE2_WEIGHTS), warmup=100, vision_lr_scale=0.3))
+        1500, 6e-4, dict(STAGE2_WEIGHTS), warmup=100, curriculum=[(0.2, 4)], vision_lr_scale=0.0,
+        seed_previous_token_head=True))
     # Bookkeeping
     seed: int = 0
     threads: int = 0  # 0 = torch default
@@ -230,6 +237,33 @@ def _param_groups(model: torch.nn.Module, weight_decay: float):
             for (vision, decay), ps in groups.items()]
 
 
+@torch.no_grad()
+def seed_previous_token_head(model: FO1ForCausalLM, layer: int = 0, head: int = 0, sharpness: float = 6.0) -> None:
+    """Make one attention head attend (almost only) to the previous token.
+
+    FO1 names object K in the prompt as ``<regionK>`` followed by its object token, and a
+    question cites ``<regionK>``: answering needs an induction circuit (the object token learns
+    which index precedes it; a later head matches the cited index). A pretrained Qwen has such
+    heads; a language model trained from scratch here did not grow one in the steps we can
+    afford. So the head's query and key become constant vectors (weights 0, biases set) whose
+    RoPE dot product q_m . k_n = s^2 sum_i cos((m - n - 1) theta_i) peaks at n = m - 1. Its
+    key/value head is shared with the other query heads of its GQA group, whose keys become
+    positional too. Everything stays trainable.
+    """
+    attn = model.model.layers[layer].self_attn
+    tcfg = model.config.text
+    hd = tcfg.head_dim
+    kv = head // (tcfg.num_attention_heads // tcfg.num_key_value_heads)
+    inv_freq = 1.0 / (tcfg.rope_theta ** (torch.arange(0, hd, 2, dtype=torch.float32) / hd))
+    q = torch.cat([torch.ones(hd // 2), torch.zeros(hd // 2)])
+    k = torch.cat([torch.cos(inv_freq), torch.sin(inv_freq)])  # q rotated by one position back
+    qs, ks = slice(head * hd, (head + 1) * hd), slice(kv * hd, (kv + 1) * hd)
+    attn.q_proj.weight[qs] = 0
+    attn.k_proj.weight[ks] = 0
+    attn.q_proj.bias[qs] = sharpness * q.to(attn.q_proj.bias)
+    attn.k_proj.bias[ks] = sharpness * k.to(attn.k_proj.bias)
+
+
 def _lr(stage: StageConfig, step: int) -> float:
     if step < stage.warmup:
         return stage.lr * (step + 1) / stage.warmup
@@ -334,6 +368,9 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
     while state["stage"] <= 2:
         stage = stages[state["stage"]]
         rng = np.random.default_rng([cfg.seed, state["stage"], state["step"]])
+        if stage.seed_previous_token_head and state["step"] == 0:
+            seed_previous_token_head(model)
+            sys.stderr.write(f"stage {state['stage']}: layer 0 head 0 seeded as a previous-token head\n")
         losses: list[float] = []
         task_losses: dict[str, list] = {}
         t_log, n_log = time.time(), 0

@@ -124,3 +124,28 @@ def test_tiny_training_run_writes_a_loadable_model_and_resumes(tmp_path):
     train(cfg, run, out)
     after = load_model(out).state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_seeded_previous_token_head_attends_to_the_previous_token():
+    """After seed_previous_token_head, layer 0 / head 0 puts nearly all attention on position t-1
+    whatever the tokens (random embeddings, text positions as object tokens get them)."""
+    from fo1_ros.train.trainer import seed_previous_token_head
+
+    torch.manual_seed(0)
+    model = FO1ForCausalLM(preset("fo1-tiny"), attn_implementation="eager").eval()
+    T = 24
+    x = torch.randn(1, T, model.config.text.hidden_size)
+    pos = torch.arange(5, 5 + T)[None, None].expand(3, 1, T)
+
+    def head0():
+        out = model.model(inputs_embeds=x, position_ids=pos, output_attentions=True)
+        return out.attentions[0][0, 0]  # (T, T) of layer 0, head 0
+
+    before = head0()
+    seed_previous_token_head(model)
+    after = head0()
+    prev = torch.diagonal(after, offset=-1)
+    assert prev.min() > 0.9, prev
+    assert torch.diagonal(before, offset=-1).mean() < 0.5  # random init does not do this by itself
+    other = model.model.layers[0].self_attn.q_proj.weight[model.config.text.head_dim:]
+    assert other.abs().sum() > 0  # the other heads keep their weights
