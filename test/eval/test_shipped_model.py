@@ -18,11 +18,21 @@ pytestmark = pytest.mark.skipif(not (DEFAULT_MODEL_DIR / "config.json").exists()
                                 reason="the shipped model is not in fo1_ros/assets/default_model")
 
 N_SCENES = 50
-# metric -> floor (measured value on these 50 scenes minus a margin; see README "Accuracy")
+# metric -> floor. Measured on these 50 scenes (CPU, float32; README "Accuracy"): recall 0.985,
+# AP50 0.057, REC 0.153, VQA 0.530, counting exact 0.307, visual-prompt F1 0.274, reasoning 0.512.
+# The shipped model is weak (it does not bind <regionK> to its object token yet, see README), so
+# these are regression floors a margin under what it does, each above its chance level; caption
+# attributes (0.04) and OCR (0.0) are too close to chance to hold a floor.
 FLOORS_DEFAULT = {
     "object_recall@0.5": 0.95,
+    "det_AP50": 0.03,
+    "rec_acc": 0.08,
+    "vqa_acc": 0.45,
+    "count_exact": 0.22,
+    "visual_prompt_f1": 0.18,
+    "reasoning_acc": 0.40,
 }
-CEILINGS = {"count_mae": 10.0}
+CEILINGS = {"count_mae": 1.5, "center3d_median_m_unoccluded": 0.02}
 
 
 @pytest.fixture(scope="module")
