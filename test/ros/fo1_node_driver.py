@@ -476,6 +476,7 @@ def content(d: Driver, scenes) -> None:
         if counts:
             truth = {c: sum(o.category == c for o in scene.objects) for c in categories}
             count_ok += all(abs(c.count - truth[c.label]) <= 1 for c in counts[0].counts)
+    d.check("content_every_frame_answered", frames == len(scenes), f"{frames}/{len(scenes)} frames")
     precision = hits / total if total else 0.0
     d.check("content_detection_precision", total > 0 and precision >= 0.5,
             f"{hits}/{total} labelled regions lie on an object of that category")
