@@ -80,7 +80,7 @@ def train(seeded: bool, steps: int, max_objects: int, batch: int, seed: int, sho
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     return losses
 
 

@@ -105,7 +105,9 @@ class TrainConfig:
     # bare binding task (benchmarks/binding_probe.py), a seeded model ties <regionK> to the K-th
     # object token within a few hundred steps, an unseeded one does not in 900, and one that first
     # learned a shortcut on one-object frames no longer does even once seeded. So no one-object
-    # phase: two, then up to four objects per frame, then full proposal lists.
+    # phase: two, then up to four objects per frame, then full proposal lists. Not enough yet: with
+    # the ~11 chat-template tokens between the cited <regionK> and the answer, neither the probe
+    # nor the shipped model binds within these steps (README, "Accuracy").
     stage0: VisionPretrainConfig = field(default_factory=lambda: VisionPretrainConfig(steps=2000))
     stage1: StageConfig = field(default_factory=lambda: StageConfig(
         800, 1e-3, dict(STAGE1_WEIGHTS), warmup=50, curriculum=[(0.15, 2), (0.5, 4)], min_lr_fraction=0.3,
