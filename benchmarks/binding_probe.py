@@ -12,6 +12,7 @@ each; the loss of a model that only knows which colours are present (no binding)
 the reference.
 
     python benchmarks/binding_probe.py --steps 900 --max-objects 4 --shortcut-steps 300
+    python benchmarks/binding_probe.py --gap 10     # as far apart as the chat template puts them
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ SYSTEM, QUESTION, END = 60, 50, 1  # arbitrary token ids of the 1024-token vocab
 REGION0, ANSWER0, N_COLOURS = 100, 10, 12
 
 
-def make_batch(model, proj, codes, rng, batch: int, max_objects: int):
+def make_batch(model, proj, codes, rng, batch: int, max_objects: int, gap: int = 0):
     """(inputs_embeds (B, T, D), position_ids (3, B, T), attention_mask (B, T), labels (B, T))."""
     emb = model.model.embed_tokens
     rows, labels = [], []
@@ -44,7 +45,8 @@ def make_batch(model, proj, codes, rng, batch: int, max_objects: int):
             slots.append(len(ids))
             ids.append(0)  # the object token's slot
         k = int(rng.integers(n))
-        ids += [QUESTION, REGION0 + k, QUESTION, ANSWER0 + int(colours[k]), END]
+        # `gap` filler tokens between the question and the answer (the chat template puts ~11 there)
+        ids += [QUESTION, REGION0 + k, QUESTION] + list(range(61, 61 + gap)) + [ANSWER0 + int(colours[k]), END]
         e = emb(torch.tensor(ids)).clone()
         noise = torch.from_numpy(rng.normal(0, 0.3, (n, codes.shape[1])).astype(np.float32))
         e[slots] = proj(codes[torch.from_numpy(colours)] + noise)
@@ -60,7 +62,8 @@ def make_batch(model, proj, codes, rng, batch: int, max_objects: int):
     return E, torch.arange(T)[None, None].expand(3, batch, T), M, L
 
 
-def train(seeded: bool, steps: int, max_objects: int, batch: int, seed: int, shortcut_steps: int = 0) -> list[float]:
+def train(seeded: bool, steps: int, max_objects: int, batch: int, seed: int, shortcut_steps: int = 0,
+          gap: int = 0) -> list[float]:
     torch.manual_seed(seed)
     model = FO1ForCausalLM(preset("fo1-small")).train()
     D = model.config.text.hidden_size
@@ -75,7 +78,7 @@ def train(seeded: bool, steps: int, max_objects: int, batch: int, seed: int, sho
         if seeded and shortcut_steps and step == shortcut_steps:
             seed_previous_token_head(model)
         k = 1 if step < shortcut_steps else max_objects
-        E, P, M, L = make_batch(model, proj, codes, rng, batch, k)
+        E, P, M, L = make_batch(model, proj, codes, rng, batch, k, gap)
         loss = model(E, P, M, labels=L).loss
         opt.zero_grad()
         loss.backward()
@@ -91,15 +94,16 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--shortcut-steps", type=int, default=300)
+    ap.add_argument("--gap", type=int, default=0, help="filler tokens between the question and the answer")
     args = ap.parse_args()
     torch.set_num_threads(1)
     # without binding the best answer is "one of the colours present": mean log(n) over n = 1..K
     reference = float(np.mean([math.log(n) for n in range(1, args.max_objects + 1)]))
     t0 = time.time()
-    plain = train(False, args.steps, args.max_objects, args.batch, args.seed)
-    seeded = train(True, args.steps, args.max_objects, args.batch, args.seed)
-    late = train(True, args.steps, args.max_objects, args.batch, args.seed, args.shortcut_steps)
-    print(f"binding task, 1-{args.max_objects} objects, batch {args.batch}; loss without binding ~ {reference:.3f}; "
+    plain = train(False, args.steps, args.max_objects, args.batch, args.seed, gap=args.gap)
+    seeded = train(True, args.steps, args.max_objects, args.batch, args.seed, gap=args.gap)
+    late = train(True, args.steps, args.max_objects, args.batch, args.seed, args.shortcut_steps, args.gap)
+    print(f"binding task, 1-{args.max_objects} objects, gap {args.gap}, batch {args.batch}; loss without binding ~ {reference:.3f}; "
           f"third column: one object per prompt for {args.shortcut_steps} steps, then seeded")
     print(f"{'steps':>10s}{'as initialised':>16s}{'seeded head':>14s}{'seeded late':>14s}")
     for i in range(0, args.steps, 100):
