@@ -525,7 +525,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="caption rounds per second of bag time (default 1)")
     p.add_argument("--proposals", choices=("default", "gt"), default="default",
                    help="default: the shipped proposer; gt: ground-truth boxes on a proposals topic")
-    p.add_argument("--force", action="store_true", help="replace a non-empty --out folder (an earlier demo's is always replaced)")
+    p.add_argument("--force", action="store_true",
+                   help="replace a non-empty --out folder (an earlier demo's is always replaced)")
 
     p = sub.add_parser("process", help="run the node logic over a ROS 2 bag (sqlite3 or mcap)")
     p.add_argument("bag", help="rosbag2 folder")

@@ -223,7 +223,8 @@ class Evaluator:
                     "center3d_median_m_unoccluded": median(self.err3d_unoccluded),
                     "center3d_median_m_occluded": median(self.err3d_occluded),
                     "n": {"objects_3d_unoccluded": len(self.err3d_unoccluded),
-                          "objects_3d_occluded": len(self.err3d_occluded), "rec": len(self.rec), "captions": len(self.cap_attr), "ocr": len(self.ocr),
+                          "objects_3d_occluded": len(self.err3d_occluded), "rec": len(self.rec),
+                          "captions": len(self.cap_attr), "ocr": len(self.ocr),
                           "vqa": len(self.vqa), "count": len(self.count_exact), "reasoning": len(self.reason)}})
         if self.cfg.semantic_similarity and self.cap_pred:
             out["caption_SS"] = float(SemanticSimilarity()(self.cap_pred, self.cap_ref).mean())
