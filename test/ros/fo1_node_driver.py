@@ -331,7 +331,12 @@ def plumbing(d: Driver, scenes) -> None:
     d.check("queries_topic_1mb_ignored", d.status().get("queries") == ["cube", "ball"],
             d.status().get("queries"))
 
-    # services, on the latest frame unless an image is given
+    # services, on the latest frame unless an image is given. The depth stream has been quiet for
+    # seconds, so the node no longer waits for depth (its documented fallback); a priming frame
+    # makes it live again, so the frame for the services is matched with its depth whatever
+    # order DDS delivers image and depth in.
+    d.send(scenes[2], 16_900_000_000)
+    d.spin_for(0.5)
     got = d.send_until("detections", scenes[2], 17_000_000_000)
     d.check("frame_for_services", got)
     latest = 17_000_000_000
