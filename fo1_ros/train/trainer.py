@@ -37,18 +37,20 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from ..model.checkpoint import save_model
 from ..model.config import FO1Config
-from ..model.constants import IGNORE_INDEX
+from ..model.constants import IGNORE_INDEX, OBJECT_SLOT
 from ..model.modeling import EncodedFrame, FO1ForCausalLM
 from ..model.processing import prepare_frame
 from ..model.prompt import PromptBuilder
-from ..model.tokenizer import SPECIAL_TOKENS, load_tokenizer, train_tokenizer
+from ..model.tokenizer import REGION_TOKENS, SPECIAL_TOKENS, load_tokenizer, train_tokenizer
 from ..synth import SceneConfig
 from .data import TASKS, QAGenerator, RegionSampling, build_regions
 from .pool import FramePool, build_pool
-from .vision_pretrain import VisionPretrainConfig, pretrain_vision
+from .vision_pretrain import ATTRIBUTES, CHAR_CLASSES, RegionHeads, VisionPretrainConfig, attribute_targets, \
+    pretrain_vision
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +76,23 @@ class StageConfig:
     # set layer 0 / head 0 of the language model to attend to the previous token when the stage
     # starts (seed_previous_token_head): the induction circuit that binds <regionK> to its object token
     seed_previous_token_head: bool = False
+    # keep that head's query/key fixed through the stage (re-applied after every step): left
+    # trainable, the ~100x larger object-token norms pull it off the previous token within a
+    # few hundred steps (measured: attention from object tokens to their <regionK> fell from
+    # ~0.96 to ~0.01 on 3 of 4 tokens); its value/output projections still train
+    freeze_previous_token_head: bool = False
+    # weight of the binding loss (BindingHeads): at every <regionK> after the prefix, throwaway
+    # linear heads on the last hidden state must name object K's colour, shape, size and text.
+    # It supervises the induction circuit where it forms, not ~11 template tokens later
+    # (benchmarks/binding_probe.py: without it the circuit does not form in 900 steps, with it
+    # in ~400). 0 = off. The heads are discarded with the run.
+    binding_loss: float = 0.0
+    # weight of the attention loss (attention_targets): layer 1 / head 2 at a cited <regionK>
+    # must attend to object token K (the induction step), and layer 2 / head 2 at every position
+    # from a question's only cited <regionK> to the end of the answer must attend to that
+    # <regionK> (carrying it to where the answer is written). The circuit is supervised
+    # directly; the weights and the architecture stay FO1's. Needs eager attention. 0 = off.
+    attention_loss: float = 0.0
 
     def __post_init__(self):
         if self.steps < 0 or self.lr <= 0:
@@ -111,10 +130,12 @@ class TrainConfig:
     stage0: VisionPretrainConfig = field(default_factory=lambda: VisionPretrainConfig(steps=2000))
     stage1: StageConfig = field(default_factory=lambda: StageConfig(
         800, 1e-3, dict(STAGE1_WEIGHTS), warmup=50, curriculum=[(0.15, 2), (0.5, 4)], min_lr_fraction=0.3,
-        vision_lr_scale=0.0, seed_previous_token_head=True))
+        vision_lr_scale=0.0, seed_previous_token_head=True, freeze_previous_token_head=True,
+        binding_loss=0.5, attention_loss=0.5))
     # Stage 2: every task on full proposal lists; encoders still frozen (CPU time).
     stage2: StageConfig = field(default_factory=lambda: StageConfig(
-        1000, 6e-4, dict(STAGE2_WEIGHTS), warmup=100, vision_lr_scale=0.0))
+        1000, 6e-4, dict(STAGE2_WEIGHTS), warmup=100, vision_lr_scale=0.0, freeze_previous_token_head=True,
+        binding_loss=0.2, attention_loss=0.2))
     # Bookkeeping
     seed: int = 0
     threads: int = 0  # 0 = torch default
@@ -153,6 +174,36 @@ class Example:
     prefix: list[int]  # with IMAGE_SLOT / OBJECT_SLOT
     segments: list[tuple[list[int], list[int]]]  # (ids, labels) per question
     tasks: list[str] = field(default_factory=list)  # task name per segment (for per-task losses)
+    # binding targets: (segment index, offset in the segment, scene object) for every <regionK>
+    # token in a segment whose region K is a box (IoU >= 0.5) of that object
+    bind: list[tuple[int, int, object]] = field(default_factory=list)
+    # every <regionK> token in a segment: (segment index, offset in the segment, K, in the question)
+    cites: list[tuple[int, int, int, bool]] = field(default_factory=list)
+
+
+def binding_targets(segments: list[list[int]], region_ids: dict[int, int], match: np.ndarray, objects) -> list:
+    """(segment, offset, object) for each region token in `segments` that names a matched region.
+
+    region_ids: token id -> region index; match: (N,) object index per region (-1 none).
+    """
+    out = []
+    for k, ids in enumerate(segments):
+        for t, tok in enumerate(ids):
+            r = region_ids.get(tok)
+            if r is not None and r < len(match) and match[r] >= 0:
+                out.append((k, t, objects[int(match[r])]))
+    return out
+
+
+def _region_ids(tokenizer) -> dict[int, int]:
+    """token id -> K for the `<regionK>` tokens of `tokenizer`."""
+    key = id(tokenizer)
+    if key not in _REGION_IDS:
+        _REGION_IDS[key] = {tokenizer.convert_tokens_to_ids(t): k for k, t in enumerate(REGION_TOKENS)}
+    return _REGION_IDS[key]
+
+
+_REGION_IDS: dict[int, dict[int, int]] = {}
 
 
 def make_example(frame, rng: np.random.Generator, prompts: PromptBuilder, weights: dict[str, float],
@@ -168,13 +219,22 @@ def make_example(frame, rng: np.random.Generator, prompts: PromptBuilder, weight
         suffix = prompts.build(qa.question, regions.n).suffix
         answer = prompts.answer_ids(qa.answer)
         segments.append((suffix + answer, [IGNORE_INDEX] * len(suffix) + answer))
-    return Example(frame.rgb, regions.boxes, built.prefix, segments, [qa.task for qa in qas])
+    region_ids = _region_ids(prompts.tokenizer)
+    bind = binding_targets([ids for ids, _ in segments], region_ids, regions.match, frame.scene.objects)
+    cites = [(k, t, region_ids[tok], lab[t] == IGNORE_INDEX) for k, (ids, lab) in enumerate(segments)
+             for t, tok in enumerate(ids) if tok in region_ids]
+    return Example(frame.rgb, regions.boxes, built.prefix, segments, [qa.task for qa in qas], bind, cites)
 
 
-def forward_examples(model: FO1ForCausalLM, examples: list[Example], per_task: dict | None = None) -> torch.Tensor:
+def forward_examples(model: FO1ForCausalLM, examples: list[Example], per_task: dict | None = None,
+                     binding_heads: RegionHeads | None = None, attention: bool = False):
     """Loss of a batch: frames encoded once, each QA segment attends to the prefix and itself.
 
     per_task: if given, receives {task: (sum of token losses, n tokens)} for this batch.
+    binding_heads / attention: the auxiliary losses of StageConfig.binding_loss / attention_loss
+        (`attention` needs a model built with eager attention). Without them the return is the
+        answer loss; with either, a dict {"answer", "binding", "attention"} of scalars (the
+        unused ones 0), also accumulated into per_task["_binding"] / per_task["_attention"].
     """
     cfg = model.config
     inputs = [prepare_frame(e.rgb, e.boxes, cfg) for e in examples]
@@ -191,6 +251,7 @@ def forward_examples(model: FO1ForCausalLM, examples: list[Example], per_task: d
     B, T = batch.attention_mask.shape
     seg = torch.full((B, T), -1, dtype=torch.long, device=dev)  # -1 pad, 0 prefix, k+1 segment k
     pos = batch.position_ids.clone()
+    seg_start = []  # (row, segment, first sequence index)
     for b, e in enumerate(examples):
         n_prefix = len(e.prefix) - 1 + frames[b].image_tokens.shape[0]  # the image slot expands
         seg[b, :n_prefix] = 0
@@ -200,6 +261,7 @@ def forward_examples(model: FO1ForCausalLM, examples: list[Example], per_task: d
         start = n_prefix
         for k, (s_ids, _) in enumerate(e.segments):
             n = len(s_ids)
+            seg_start.append((b, k, start))
             seg[b, start:start + n] = k + 1
             pos[:, b, start:start + n] = start_pos + torch.arange(n, device=dev)  # each segment restarts
             start += n
@@ -207,8 +269,24 @@ def forward_examples(model: FO1ForCausalLM, examples: list[Example], per_task: d
     same = (seg[:, :, None] == seg[:, None, :]) | (seg[:, None, :] == 0)
     allowed = causal[None] & same & (seg[:, None, :] >= 0) & (seg[:, :, None] >= 0)
     allowed |= torch.eye(T, dtype=torch.bool, device=dev)[None]  # padding rows attend to themselves (no NaN)
-    mask = {"full_attention": allowed[:, None]}  # (B, 1, T, T), True = attend
-    out = model(batch.inputs_embeds, pos, mask, labels=batch.labels)
+    if attention:  # eager attention adds the mask: an additive float mask, same meaning
+        additive = torch.zeros(allowed.shape, dtype=batch.inputs_embeds.dtype, device=dev)
+        mask = {"full_attention": additive.masked_fill(~allowed, torch.finfo(additive.dtype).min)[:, None]}
+    else:
+        mask = {"full_attention": allowed[:, None]}  # (B, 1, T, T), True = attend
+    captured: dict[int, torch.Tensor] = {}
+    hooks = []
+    if attention:
+        slots = attention_slots(model)
+        for layer in {slot[0] for slot in slots}:
+            def hook(_m, _args, output, layer=layer):
+                captured[layer] = output[1]
+            hooks.append(model.model.layers[layer].self_attn.register_forward_hook(hook))
+    try:
+        out = model(batch.inputs_embeds, pos, mask, labels=batch.labels)
+    finally:
+        for h in hooks:
+            h.remove()
     if per_task is not None and out.token_losses is not None:
         # the loss at position t predicts token t+1: attribute each target to its segment's task
         keep = batch.labels[:, 1:] != IGNORE_INDEX
@@ -219,11 +297,90 @@ def forward_examples(model: FO1ForCausalLM, examples: list[Example], per_task: d
             acc = per_task.setdefault(name, [0.0, 0])
             acc[0] += loss_t
             acc[1] += 1
-    return out.loss
+    if binding_heads is None and not attention:
+        return out.loss
+    starts = {(b, k): t for b, k, t in seg_start}
+    zero = out.loss.new_zeros(())
+    losses = {"answer": out.loss, "binding": zero, "attention": zero}
+    where = [(b, starts[(b, k)] + t, o) for b, e in enumerate(examples) for k, t, o in e.bind]
+    if binding_heads is not None and where:
+        h = out.last_hidden_state[[b for b, _, _ in where], [t for _, t, _ in where]]  # (n, D)
+        logits = binding_heads(h)
+        tgt = {k: v.to(dev) for k, v in attribute_targets([o for _, _, o in where]).items()}
+        bind = sum(F.cross_entropy(logits[k].float(), tgt[k]) for k in ATTRIBUTES)
+        losses["binding"] = bind + F.cross_entropy(logits["chars"].float().reshape(-1, len(CHAR_CLASSES)),
+                                                   tgt["chars"].reshape(-1))
+    if attention:
+        if any(captured.get(layer) is None for layer, _ in slots):
+            raise RuntimeError("the attention loss needs attention weights: build the model with "
+                               "attn_implementation='eager'")
+        losses["attention"] = attention_loss(examples, batch.token_ids, starts, captured, slots)
+    if per_task is not None:
+        for name in ("binding", "attention"):
+            acc = per_task.setdefault("_" + name, [0.0, 0])
+            acc[0] += float(losses[name].detach())
+            acc[1] += 1
+    return losses
+
+
+ATTN_INDUCTION = (1, 2)  # (layer, head) that reads object token K at a cited <regionK>
+ATTN_CARRY = (2, 2)  # (layer, head) that carries the question's <regionK> to the answer
+
+
+def attention_slots(model: FO1ForCausalLM) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(induction, carry) (layer, head) pairs, ATTN_INDUCTION / ATTN_CARRY clamped to the model's
+    size (a 2-layer test model gets layer 1 for both, on different heads)."""
+    n_layers, n_heads = model.config.text.num_hidden_layers, model.config.text.num_attention_heads
+    ind = (min(ATTN_INDUCTION[0], n_layers - 1), min(ATTN_INDUCTION[1], n_heads - 1))
+    carry = (min(ATTN_CARRY[0], n_layers - 1), min(ATTN_CARRY[1], n_heads - 1))
+    if carry == ind:
+        carry = (carry[0], (carry[1] + 1) % n_heads)
+    return ind, carry
+
+
+def attention_targets(e: Example, obj_pos: list[int], starts: dict, b: int):
+    """Supervised attention of one example: ([(query, key)] induction, [(query, key)] carry).
+
+    Induction: every <regionK> in a segment -> the position of object token K. Carry: in a
+    segment whose question cites exactly one region and whose answer cites none, every position
+    after that <regionK> up to the last one that predicts an answer token -> the <regionK>.
+    """
+    induction = [(starts[(b, k)] + t, obj_pos[K]) for k, t, K, _ in e.cites if K < len(obj_pos)]
+    carry = []
+    for k, (ids, _) in enumerate(e.segments):
+        q = [(t, K) for kk, t, K, in_q in e.cites if kk == k and in_q]
+        a = [t for kk, t, _, in_q in e.cites if kk == k and not in_q]
+        if q and not a and len({K for _, K in q}) == 1:
+            r = starts[(b, k)] + q[-1][0]
+            carry += [(p, r) for p in range(r + 1, starts[(b, k)] + len(ids) - 1)]
+    return induction, carry
+
+
+def attention_loss(examples: list[Example], token_ids: torch.Tensor, starts: dict, weights: dict,
+                   slots=(ATTN_INDUCTION, ATTN_CARRY)) -> torch.Tensor:
+    """Sum over the two targets of `attention_targets` of the mean -log attention weight on them.
+
+    weights: layer -> (B, H, T, T) attention probabilities of that layer; slots: the (layer, head)
+    of the induction and of the carry target.
+    """
+    terms = []
+    for (layer, head), pick in zip(slots, (0, 1)):
+        rows, qs, ks = [], [], []
+        for b, e in enumerate(examples):
+            obj_pos = (token_ids[b] == OBJECT_SLOT).nonzero().flatten().tolist()
+            for q, k in attention_targets(e, obj_pos, starts, b)[pick]:
+                rows.append(b)
+                qs.append(q)
+                ks.append(k)
+        if rows:
+            w = weights[layer][rows, head, qs, ks].float()
+            terms.append(-torch.log(w + 1e-6).mean())
+    return sum(terms) if terms else weights[slots[0][0]].new_zeros(())
 
 
 # ---- training loop -----------------------------------------------------------------------------
 ENCODER_MODULES = ("model.vision_tower.", "model.vision_tower_aux.", "model.object_vp_extractor.")
+VISION_PROJECTORS = ("model.mm_projector.", "model.mm_projector_aux.")
 
 
 def _param_groups(model: torch.nn.Module, weight_decay: float):
@@ -300,8 +457,37 @@ def build_tokenizer(pool: FramePool, cfg: TrainConfig, n_frames: int = 600):
     return train_tokenizer(corpus, vocab_size=cfg.vocab_size)
 
 
-def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: str | Path | None = None) -> Path:
-    """Train (or resume) and write the final model folder to `out_dir`."""
+def init_vision_from(model: FO1ForCausalLM, model_dir: str | Path) -> int:
+    """Copy the vision side (both encoders, the region encoder and both projectors) of the model
+    in `model_dir` into `model`, leaving the language model as initialised: stage 0 and the
+    projectors' alignment are reused, the language side is trained afresh. Returns the number
+    of tensors copied; raises ValueError if `model_dir` lacks any of them or shapes differ."""
+    from safetensors.torch import load_file
+
+    path = Path(model_dir) / "model.safetensors"
+    if not path.exists():
+        raise ValueError(f"init_from: no model.safetensors in {model_dir}")
+    from ..model.checkpoint import official_to_internal
+
+    saved = {official_to_internal(k): v for k, v in load_file(str(path)).items()}
+    own = model.state_dict()
+    keep = [k for k in own if k.startswith(ENCODER_MODULES + VISION_PROJECTORS)]
+    missing = [k for k in keep if k not in saved or saved[k].shape != own[k].shape]
+    if missing:
+        raise ValueError(f"init_from {model_dir}: {len(missing)} vision tensors missing or of another shape, "
+                         f"e.g. {missing[:3]}")
+    with torch.no_grad():
+        for k in keep:
+            own[k].copy_(saved[k].to(own[k].dtype))
+    return len(keep)
+
+
+def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: str | Path | None = None,
+          init_from: str | Path | None = None) -> Path:
+    """Train (or resume) and write the final model folder to `out_dir`.
+
+    init_from: a model folder whose vision side replaces stage 0 (`init_vision_from`); only
+    used when the run has no checkpoint yet."""
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     if cfg.threads:
@@ -334,24 +520,41 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
     assert all(t in tokenizer.get_vocab() for t in SPECIAL_TOKENS)
 
     torch.manual_seed(cfg.seed)
-    model = FO1ForCausalLM(mcfg)
+    # the attention loss reads attention probabilities: eager attention (same weights, same results)
+    eager = any(st.attention_loss > 0 for st in (cfg.stage1, cfg.stage2))
+    model = FO1ForCausalLM(mcfg, attn_implementation="eager" if eager else "sdpa")
     model.train()
-    opt = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.stage1.lr, betas=(0.9, 0.98))
+    # throwaway heads of the binding loss (StageConfig.binding_loss); trained, checkpointed, not shipped
+    binding_heads = RegionHeads(mcfg.text.hidden_size)
+    groups = _param_groups(model, cfg.weight_decay) + [
+        {"params": list(binding_heads.parameters()), "weight_decay": 0.0, "vision": False}]
+    opt = torch.optim.AdamW(groups, lr=cfg.stage1.lr, betas=(0.9, 0.98))
     state = {"stage": 0, "step": 0, "elapsed_s": 0.0, "history": []}
     ckpt = run_dir / "checkpoint"
     if (ckpt / "trainer_state.json").exists():
         from ..model.checkpoint import load_state_dict_checked
 
         load_state_dict_checked(model, ckpt)
-        opt.load_state_dict(torch.load(ckpt / "optimizer.pt", weights_only=True))
+        if (ckpt / "binding_heads.pt").exists():
+            binding_heads.load_state_dict(torch.load(ckpt / "binding_heads.pt", weights_only=True))
+        try:
+            opt.load_state_dict(torch.load(ckpt / "optimizer.pt", weights_only=True))
+        except ValueError as e:  # a checkpoint written before the binding heads existed
+            logger.warning("optimizer state not restored (%s); moments restart", e)
         state = json.loads((ckpt / "trainer_state.json").read_text())
         logger.info("resumed from %s at stage %d step %d", ckpt, state["stage"], state["step"])
         sys.stderr.write(f"resumed at stage {state['stage']} step {state['step']}\n")
+    elif init_from is not None:
+        n = init_vision_from(model, init_from)
+        state["stage"] = 1
+        state["history"].append({"stage": 0, "init_from": str(init_from), "tensors": n})
+        sys.stderr.write(f"stage 0 skipped: {n} encoder/projector tensors taken from {init_from}\n")
 
     def save_checkpoint():
         tmp = run_dir / "checkpoint.tmp"
         save_model(model, tmp, tokenizer)
         torch.save(opt.state_dict(), tmp / "optimizer.pt")
+        torch.save(binding_heads.state_dict(), tmp / "binding_heads.pt")
         (tmp / "trainer_state.json").write_text(json.dumps(state))
         if ckpt.exists():
             import shutil
@@ -386,13 +589,21 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
                                   _max_objects(stage, state["step"]))
                 if ex is not None:
                     examples.append(ex)
-            loss = forward_examples(model, examples, task_losses)
+            if stage.binding_loss > 0 or stage.attention_loss > 0:
+                parts = forward_examples(model, examples, task_losses,
+                                         binding_heads if stage.binding_loss > 0 else None, stage.attention_loss > 0)
+                answer_loss = parts["answer"]
+                loss = answer_loss + stage.binding_loss * parts["binding"] + stage.attention_loss * parts["attention"]
+            else:
+                loss = answer_loss = forward_examples(model, examples, task_losses)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
+            if stage.freeze_previous_token_head:
+                seed_previous_token_head(model)
             state["step"] += 1
-            losses.append(float(loss.detach()))
+            losses.append(float(answer_loss.detach()))  # the next-token loss (progress is comparable across runs)
             n_log += len(examples)
             if state["step"] % cfg.log_every == 0 or state["step"] == stage.steps:
                 dt = time.time() - t_log
@@ -407,7 +618,8 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
                 state["history"].append({"stage": state["stage"], "step": state["step"], "loss": avg, "lr": lr,
                                          "task_losses": per})
                 logger.info("stage %d step %d loss %.4f per task %s", state["stage"], state["step"], avg, per)
-                sys.stderr.write(f"\r[stage {state['stage']}] step {state['step']}/{stage.steps} loss {avg:.3f} "
+                bind = "".join(f"{k[1:]} {per[k]:.3f} " for k in ("_binding", "_attention") if k in per)
+                sys.stderr.write(f"\r[stage {state['stage']}] step {state['step']}/{stage.steps} loss {avg:.3f} {bind}"
                                  f"lr {lr:.1e} {rate:.1f} frames/s ({rate * cfg.qa_per_frame:.0f} QA/s) "
                                  f"ETA {_fmt_time(left)}   ")
                 sys.stderr.flush()
@@ -440,6 +652,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stage2-steps", type=int, default=None)
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--no-proposer", action="store_true", help="train on jittered GT boxes + distractors only")
+    parser.add_argument("--init-from", default=None, metavar="MODEL_DIR",
+                        help="skip stage 0: take the encoders and projectors of this model folder, train the "
+                             "language model afresh (a new run only)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     over = json.loads(Path(args.config).read_text()) if args.config else {}
@@ -454,6 +669,6 @@ def main(argv: list[str] | None = None) -> int:
         cfg.batch_size = args.batch_size
     if args.no_proposer:
         cfg.use_proposer = False
-    out = train(cfg, args.run_dir, args.out, args.pool_dir)
+    out = train(cfg, args.run_dir, args.out, args.pool_dir, args.init_from)
     print(f"model written to {out}")
     return 0

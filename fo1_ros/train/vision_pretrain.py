@@ -61,7 +61,8 @@ class RegionHeads(nn.Module):
         return out
 
 
-def _targets(objs) -> dict[str, torch.Tensor]:
+def attribute_targets(objs) -> dict[str, torch.Tensor]:
+    """Class indices of the objects' attributes: {name: (N,)}, "chars": (N, MAX_CHARS)."""
     t = {k: torch.tensor([v.index(getattr(o, k) if k != "has_text" else ("yes" if o.text else "no")) for o in objs])
          for k, v in ATTRIBUTES.items()}
     chars = torch.zeros(len(objs), MAX_CHARS, dtype=torch.long)
@@ -132,7 +133,7 @@ def pretrain_vision(model: FO1ForCausalLM, pool, cfg: VisionPretrainConfig, seed
         _, levels = model.encode_images(pv, grid, return_levels=model.config.mm_use_vision_tower_region_feature)
         _, feats = model.encode_regions(aux, [i.boxes_aux for i in inputs], levels, grid, return_features=True)
         logits = heads(torch.cat(feats))
-        tgt = _targets(objs_all)
+        tgt = attribute_targets(objs_all)
         loss = sum(F.cross_entropy(logits[k], tgt[k]) for k in ATTRIBUTES)
         loss = loss + F.cross_entropy(logits["chars"].reshape(-1, len(CHAR_CLASSES)), tgt["chars"].reshape(-1))
         opt.zero_grad(set_to_none=True)

@@ -149,3 +149,111 @@ def test_seeded_previous_token_head_attends_to_the_previous_token():
     assert torch.diagonal(before, offset=-1).mean() < 0.5  # random init does not do this by itself
     other = model.model.layers[0].self_attn.q_proj.weight[model.config.text.head_dim:]
     assert other.abs().sum() > 0  # the other heads keep their weights
+
+
+def test_binding_targets_name_the_matched_object_of_each_cited_region(scenes):
+    """Every <regionK> after the prefix whose region K is a box of an object carries that object;
+    regions without an object (distractors) carry nothing."""
+    from fo1_ros.train.trainer import binding_targets
+
+    scene = scenes[0]
+    objs = scene.objects
+    match = np.array([2, -1, 0])
+    region_ids = {900: 0, 901: 1, 902: 2}
+    segs = [[5, 900, 6, 901], [902, 7], [8, 8]]
+    got = binding_targets(segs, region_ids, match, objs)
+    assert got == [(0, 1, objs[2]), (1, 0, objs[0])]
+    assert binding_targets([[903]], {903: 7}, match, objs) == []  # a region index past the list
+
+
+def test_binding_loss_reaches_the_language_model(scenes):
+    """forward_examples with binding heads returns (answer loss, binding loss); the binding loss
+    is finite, depends on the cited region's object, and sends gradient into the language model."""
+    from fo1_ros.train.trainer import make_example
+    from fo1_ros.train.pool import PoolFrame
+    from fo1_ros.train.vision_pretrain import RegionHeads
+
+    torch.manual_seed(0)
+    model = FO1ForCausalLM(preset("fo1-tiny"))
+    tok = train_tokenizer(["Please briefly describe <region0>. What colour is it? a red cube"] * 20, vocab_size=600)
+    pb = PromptBuilder(tok)
+    cfg = TrainConfig(model=preset("fo1-tiny"), use_proposer=False, qa_per_frame=4)
+    scene = scenes[1]
+    frame = PoolFrame(seed=0, scene=scene, rgb=scene.rgb, proposal_boxes=np.zeros((0, 4)), proposal_scores=np.zeros(0))
+    ex = make_example(frame, np.random.default_rng(0), pb, {"vqa": 1.0, "caption_brief": 1.0}, cfg, max_objects=3)
+    assert ex.bind and all(0 <= k < len(ex.segments) for k, _, _ in ex.bind)
+    for k, t, o in ex.bind:
+        assert tok.convert_ids_to_tokens(ex.segments[k][0][t]).startswith("<region")
+    heads = RegionHeads(model.config.text.hidden_size)
+    per_task = {}
+    losses = forward_examples(model, [ex], per_task, heads)
+    answer, bind = losses["answer"], losses["binding"]
+    assert torch.isfinite(answer) and torch.isfinite(bind) and float(bind) > 0
+    assert float(losses["attention"]) == 0 and per_task["_binding"][1] == 1
+    bind.backward()
+    g = model.model.layers[0].self_attn.v_proj.weight.grad
+    assert g is not None and float(g.abs().sum()) > 0
+
+
+def test_attention_targets_point_at_the_cited_object_and_carry_it_to_the_answer():
+    from fo1_ros.train.trainer import attention_targets
+
+    # segment 0: question cites region 2 at offset 3, answer (from offset 6) names nothing;
+    # segment 1: question cites region 0, answer names region 1 -> no carry targets
+    segs = [([0] * 9, [-100] * 6 + [1] * 3), ([0] * 5, [-100] * 3 + [1] * 2)]
+    e = Example(np.zeros((4, 4, 3), np.uint8), np.zeros((3, 4)), [], segs,
+                cites=[(0, 3, 2, True), (1, 1, 0, True), (1, 3, 1, False)])
+    starts = {(0, 0): 100, (0, 1): 109}
+    induction, carry = attention_targets(e, [50, 52, 54], starts, 0)
+    assert induction == [(103, 54), (110, 50), (112, 52)]
+    assert carry == [(p, 103) for p in range(104, 108)]
+
+
+def test_attention_loss_needs_eager_and_keeps_the_answer_loss(scenes):
+    """The additive mask of the eager path gives the same answer loss as the boolean sdpa mask;
+    the attention loss is finite, positive and reaches the supervised heads."""
+    from fo1_ros.train.trainer import attention_slots, make_example
+    from fo1_ros.train.pool import PoolFrame
+
+    tok = train_tokenizer(["Please briefly describe <region0>. What colour is it? a red cube"] * 20, vocab_size=600)
+    pb = PromptBuilder(tok)
+    cfg = TrainConfig(model=preset("fo1-tiny"), use_proposer=False, qa_per_frame=4)
+    scene = scenes[2]
+    frame = PoolFrame(seed=0, scene=scene, rgb=scene.rgb, proposal_boxes=np.zeros((0, 4)), proposal_scores=np.zeros(0))
+    ex = make_example(frame, np.random.default_rng(1), pb, {"vqa": 1.0, "caption_brief": 1.0}, cfg, max_objects=3)
+    assert ex.cites
+    torch.manual_seed(0)
+    sdpa = FO1ForCausalLM(preset("fo1-tiny"))
+    eager = FO1ForCausalLM(preset("fo1-tiny"), attn_implementation="eager")
+    eager.load_state_dict(sdpa.state_dict())
+    plain = forward_examples(sdpa, [ex])
+    with pytest.raises(RuntimeError, match="eager"):
+        forward_examples(sdpa, [ex], attention=True)
+    losses = forward_examples(eager, [ex], attention=True)
+    assert abs(float(plain) - float(losses["answer"])) < 1e-4
+    assert torch.isfinite(losses["attention"]) and float(losses["attention"]) > 0
+    losses["attention"].backward()
+    (layer, _), _ = attention_slots(eager)
+    assert float(eager.model.layers[layer].self_attn.q_proj.weight.grad.abs().sum()) > 0
+
+
+def test_init_vision_from_copies_the_vision_side_only(tmp_path):
+    from fo1_ros.model.checkpoint import save_model
+    from fo1_ros.train.trainer import init_vision_from
+
+    torch.manual_seed(0)
+    src = FO1ForCausalLM(preset("fo1-tiny"))
+    save_model(src, tmp_path / "src")
+    torch.manual_seed(1)
+    dst = FO1ForCausalLM(preset("fo1-tiny"))
+    n = init_vision_from(dst, tmp_path / "src")
+    a, b = src.state_dict(), dst.state_dict()
+    assert n > 0
+    for k in a:
+        vision = k.startswith(("model.vision_tower", "model.object_vp_extractor", "model.mm_projector"))
+        if vision:
+            assert torch.equal(a[k], b[k]), k
+        elif a[k].ndim >= 2:  # randomly initialised language-model weights stay the receiver's own
+            assert not torch.equal(a[k], b[k]), k
+    with pytest.raises(ValueError, match="no model.safetensors"):
+        init_vision_from(dst, tmp_path)
