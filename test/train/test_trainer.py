@@ -195,7 +195,7 @@ def test_binding_loss_reaches_the_language_model(scenes):
     assert g is not None and float(g.abs().sum()) > 0
 
 
-def test_attention_targets_point_at_the_cited_object_and_carry_it_to_the_answer():
+def test_attention_targets_point_at_the_cited_object_carry_it_and_point_at_named_ones():
     from fo1_ros.train.trainer import attention_targets
 
     # segment 0: question cites region 2 at offset 3, answer (from offset 6) names nothing;
@@ -204,9 +204,16 @@ def test_attention_targets_point_at_the_cited_object_and_carry_it_to_the_answer(
     e = Example(np.zeros((4, 4, 3), np.uint8), np.zeros((3, 4)), [], segs,
                 cites=[(0, 3, 2, True), (1, 1, 0, True), (1, 3, 1, False)])
     starts = {(0, 0): 100, (0, 1): 109}
-    induction, carry = attention_targets(e, [50, 52, 54], starts, 0)
-    assert induction == [(103, 54), (110, 50), (112, 52)]
-    assert carry == [(p, 103) for p in range(104, 108)]
+    induction, carry, pointer = attention_targets(e, [50, 52, 54], starts, 0)
+    assert induction == [(103, [54]), (110, [50]), (112, [52])]
+    assert carry == [(p, [103]) for p in range(104, 108)]
+    assert pointer == [(111, [52])]  # the position before the answer's <region1>
+    # a group of three answer regions (offsets 4, 5, 6) then another group (offset 8)
+    e2 = Example(e.rgb, e.boxes, [], [([0] * 10, [-100] * 3 + [1] * 7)],
+                 cites=[(0, 4, 2, False), (0, 5, 0, False), (0, 6, 1, False), (0, 8, 0, False)])
+    _, carry2, pointer2 = attention_targets(e2, [50, 52, 54], {(0, 0): 10}, 0)
+    assert carry2 == []
+    assert pointer2 == [(13, [54, 50, 52]), (14, [50, 52]), (15, [52]), (17, [50])]
 
 
 def test_attention_loss_needs_eager_and_keeps_the_answer_loss(scenes):
@@ -220,7 +227,7 @@ def test_attention_loss_needs_eager_and_keeps_the_answer_loss(scenes):
     cfg = TrainConfig(model=preset("fo1-tiny"), use_proposer=False, qa_per_frame=4)
     scene = scenes[2]
     frame = PoolFrame(seed=0, scene=scene, rgb=scene.rgb, proposal_boxes=np.zeros((0, 4)), proposal_scores=np.zeros(0))
-    ex = make_example(frame, np.random.default_rng(1), pb, {"vqa": 1.0, "caption_brief": 1.0}, cfg, max_objects=3)
+    ex = make_example(frame, np.random.default_rng(1), pb, {"vqa": 1.0, "detect": 1.0}, cfg, max_objects=3)
     assert ex.cites
     torch.manual_seed(0)
     sdpa = FO1ForCausalLM(preset("fo1-tiny"))
@@ -232,6 +239,7 @@ def test_attention_loss_needs_eager_and_keeps_the_answer_loss(scenes):
     losses = forward_examples(eager, [ex], attention=True)
     assert abs(float(plain) - float(losses["answer"])) < 1e-4
     assert torch.isfinite(losses["attention"]) and float(losses["attention"]) > 0
+    assert torch.isfinite(losses["pointer"]) and float(losses["pointer"]) > 0  # the detection answers name regions
     losses["attention"].backward()
     (layer, _), _ = attention_slots(eager)
     assert float(eager.model.layers[layer].self_attn.q_proj.weight.grad.abs().sum()) > 0
