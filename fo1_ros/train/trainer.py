@@ -343,14 +343,19 @@ ATTN_POINTER = (3, 2)  # (layer, head) that looks at the objects an answer is ab
 
 def attention_slots(model: FO1ForCausalLM) -> tuple[tuple[int, int], ...]:
     """(induction, carry, pointer) (layer, head) pairs: ATTN_* clamped to the model's size; on a
-    model too small for distinct slots, later ones move to the next head of their layer."""
+    model too small for distinct slots, a later one takes the next free head of its layer, then of
+    the layers below (never layer 0 / head 0, the previous-token head)."""
     n_layers, n_heads = model.config.text.num_hidden_layers, model.config.text.num_attention_heads
-    slots = []
+    slots: list[tuple[int, int]] = []
     for layer, head in (ATTN_INDUCTION, ATTN_CARRY, ATTN_POINTER):
-        slot = (min(layer, n_layers - 1), min(head, n_heads - 1))
-        while slot in slots:
-            slot = (slot[0], (slot[1] + 1) % n_heads)
-        slots.append(slot)
+        layer, head = min(layer, n_layers - 1), min(head, n_heads - 1)
+        order = [(layer, (head + i) % n_heads) for i in range(n_heads)]
+        order += [(lo, h) for lo in range(layer - 1, -1, -1) for h in range(n_heads)]
+        free = [c for c in order if c not in slots and c != (0, 0)]
+        if not free:
+            raise ValueError(f"a {n_layers}-layer, {n_heads}-head language model has no free heads for the "
+                             "attention losses")
+        slots.append(free[0])
     return tuple(slots)
 
 
