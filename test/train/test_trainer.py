@@ -166,21 +166,26 @@ def test_binding_targets_name_the_matched_object_of_each_cited_region(scenes):
     assert binding_targets([[903]], {903: 7}, match, objs) == []  # a region index past the list
 
 
-def test_binding_loss_reaches_the_language_model(scenes):
-    """forward_examples with binding heads returns (answer loss, binding loss); the binding loss
-    is finite, depends on the cited region's object, and sends gradient into the language model."""
-    from fo1_ros.train.trainer import make_example
+def _example_citing_regions(scene, weights: dict, seed: int):
+    """A packed training example (up to 3 ground-truth regions, 4 questions) and its tokenizer."""
     from fo1_ros.train.pool import PoolFrame
+    from fo1_ros.train.trainer import make_example
+
+    tok = train_tokenizer(["Please briefly describe <region0>. What colour is it? a red cube"] * 20, vocab_size=600)
+    cfg = TrainConfig(model=preset("fo1-tiny"), use_proposer=False, qa_per_frame=4)
+    frame = PoolFrame(seed=0, scene=scene, rgb=scene.rgb, proposal_boxes=np.zeros((0, 4)), proposal_scores=np.zeros(0))
+    ex = make_example(frame, np.random.default_rng(seed), PromptBuilder(tok), weights, cfg, max_objects=3)
+    return ex, tok
+
+
+def test_binding_loss_reaches_the_language_model(scenes):
+    """forward_examples with binding heads returns the answer and binding losses; the binding
+    targets sit on <regionK> tokens, the loss is finite and sends gradient into the language model."""
     from fo1_ros.train.vision_pretrain import RegionHeads
 
     torch.manual_seed(0)
     model = FO1ForCausalLM(preset("fo1-tiny"))
-    tok = train_tokenizer(["Please briefly describe <region0>. What colour is it? a red cube"] * 20, vocab_size=600)
-    pb = PromptBuilder(tok)
-    cfg = TrainConfig(model=preset("fo1-tiny"), use_proposer=False, qa_per_frame=4)
-    scene = scenes[1]
-    frame = PoolFrame(seed=0, scene=scene, rgb=scene.rgb, proposal_boxes=np.zeros((0, 4)), proposal_scores=np.zeros(0))
-    ex = make_example(frame, np.random.default_rng(0), pb, {"vqa": 1.0, "caption_brief": 1.0}, cfg, max_objects=3)
+    ex, tok = _example_citing_regions(scenes[1], {"vqa": 1.0, "caption_brief": 1.0}, seed=0)
     assert ex.bind and all(0 <= k < len(ex.segments) for k, _, _ in ex.bind)
     for k, t, o in ex.bind:
         assert tok.convert_ids_to_tokens(ex.segments[k][0][t]).startswith("<region")
@@ -219,15 +224,9 @@ def test_attention_targets_point_at_the_cited_object_carry_it_and_point_at_named
 def test_attention_loss_needs_eager_and_keeps_the_answer_loss(scenes):
     """The additive mask of the eager path gives the same answer loss as the boolean sdpa mask;
     the attention loss is finite, positive and reaches the supervised heads."""
-    from fo1_ros.train.trainer import attention_slots, make_example
-    from fo1_ros.train.pool import PoolFrame
+    from fo1_ros.train.trainer import attention_slots
 
-    tok = train_tokenizer(["Please briefly describe <region0>. What colour is it? a red cube"] * 20, vocab_size=600)
-    pb = PromptBuilder(tok)
-    cfg = TrainConfig(model=preset("fo1-tiny"), use_proposer=False, qa_per_frame=4)
-    scene = scenes[2]
-    frame = PoolFrame(seed=0, scene=scene, rgb=scene.rgb, proposal_boxes=np.zeros((0, 4)), proposal_scores=np.zeros(0))
-    ex = make_example(frame, np.random.default_rng(1), pb, {"vqa": 1.0, "detect": 1.0}, cfg, max_objects=3)
+    ex, _ = _example_citing_regions(scenes[2], {"vqa": 1.0, "detect": 1.0}, seed=1)
     assert ex.cites
     torch.manual_seed(0)
     sdpa = FO1ForCausalLM(preset("fo1-tiny"))
