@@ -79,15 +79,15 @@ class StageConfig:
     # starts (seed_previous_token_head): the induction circuit that binds <regionK> to its object token
     seed_previous_token_head: bool = False
     # keep that head's query/key fixed through the stage (re-applied after every step): left
-    # trainable, the ~100x larger object-token norms pull it off the previous token within a
-    # few hundred steps (measured: attention from object tokens to their <regionK> fell from
-    # ~0.96 to ~0.01 on 3 of 4 tokens); its value/output projections still train
+    # trainable, it drifted off the previous token within a few hundred steps (measured: attention
+    # from object tokens to their <regionK> fell from ~0.96 to ~0.01 on 3 of 4 tokens); its
+    # value/output projections still train
     freeze_previous_token_head: bool = False
-    # weight of the binding loss (BindingHeads): at every <regionK> after the prefix, throwaway
-    # linear heads on the last hidden state must name object K's colour, shape, size and text.
-    # It supervises the induction circuit where it forms, not ~11 template tokens later
-    # (benchmarks/binding_probe.py: without it the circuit does not form in 900 steps, with it
-    # in ~400). 0 = off. The heads are discarded with the run.
+    # weight of the binding loss: at every <regionK> after the prefix, throwaway linear heads
+    # (vision_pretrain.RegionHeads) on the last hidden state must name object K's colour, shape,
+    # size and text. It supervises the induction circuit where it forms, not ~11 template tokens
+    # later (the bare task of benchmarks/binding_probe.py --gap 10, "seeded + aux" column: without
+    # it no binding in 900 steps, with it in ~400). 0 = off. The heads are discarded with the run.
     binding_loss: float = 0.0
     # weight of the attention loss (attention_targets): layer 1 / head 2 at a cited <regionK>
     # must attend to object token K (the induction step), and layer 2 / head 2 at every position
