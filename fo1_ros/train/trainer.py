@@ -150,6 +150,9 @@ class TrainConfig:
     # Bookkeeping
     seed: int = 0
     threads: int = 0  # 0 = torch default
+    device: str = "auto"  # "auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:1", ...
+    pool_workers: int = 2  # processes rendering the frame pool
+    data_workers: int = 0  # processes making batches ahead of the model (0 = inline; worth it on a GPU)
     checkpoint_every: int = 500
     log_every: int = 25
 
@@ -167,6 +170,23 @@ class TrainConfig:
             self.stage0 = VisionPretrainConfig(**self.stage0)
         if self.batch_size < 1 or self.qa_per_frame < 1 or self.n_frames < 1:
             raise ValueError("batch_size, qa_per_frame and n_frames must be >= 1")
+        if self.pool_workers < 1 or self.data_workers < 0:
+            raise ValueError(f"pool_workers must be >= 1 and data_workers >= 0, got {self.pool_workers}, "
+                             f"{self.data_workers}")
+
+    def torch_device(self) -> torch.device:
+        """The device training runs on; raises ValueError for an unusable `device`."""
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        try:
+            dev = torch.device(self.device)
+        except RuntimeError as e:
+            raise ValueError(f"TrainConfig.device {self.device!r} is not a torch device: {e}") from None
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"TrainConfig.device {self.device!r}: this torch ({torch.__version__}) sees no CUDA device")
+        if dev.type not in ("cpu", "cuda"):
+            raise ValueError(f"TrainConfig.device {self.device!r}: only cpu and cuda are supported")
+        return dev
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -190,6 +210,8 @@ class Example:
     bind: list[tuple[int, int, object]] = field(default_factory=list)
     # every <regionK> token in a segment: (segment index, offset in the segment, K, in the question)
     cites: list[tuple[int, int, int, bool]] = field(default_factory=list)
+    # prepare_frame(rgb, boxes) when a data worker made it already (BatchLoader); else made in forward_examples
+    inputs: object = None
 
 
 def binding_targets(segments: list[list[int]], region_ids: dict[int, int], match: np.ndarray, objects) -> list:
@@ -242,7 +264,7 @@ def forward_examples(model: FO1ForCausalLM, examples: list[Example], per_task: d
         "pointer"} of scalars (the unused ones 0), also accumulated into per_task["_binding"] etc.
     """
     cfg = model.config
-    inputs = [prepare_frame(e.rgb, e.boxes, cfg) for e in examples]
+    inputs = [e.inputs if e.inputs is not None else prepare_frame(e.rgb, e.boxes, cfg) for e in examples]
     dev = model.device
     pv = torch.cat([i.pixel_values for i in inputs]).to(dev)
     grid = torch.cat([i.grid_thw for i in inputs]).to(dev)
@@ -412,6 +434,78 @@ def attention_loss(examples: list[Example], token_ids: torch.Tensor, starts: dic
     return out
 
 
+# ---- batches of a stage ---------------------------------------------------------------------------
+def stage_example(frames: FramePool, prompts: PromptBuilder, model_cfg: FO1Config, cfg: TrainConfig, stage: int,
+                  stage_cfg: StageConfig, step: int, i: int) -> Example:
+    """Example `i` of batch `step` of `stage`, its frame inputs prepared.
+
+    Its random choices come from the seed [cfg.seed, stage, step, i, attempt] alone, so a batch
+    is the same whichever process makes it and however many make them (attempt counts frames
+    that gave no question)."""
+    for attempt in range(100):
+        rng = np.random.default_rng([cfg.seed, stage, step, i, attempt])
+        ex = make_example(frames[int(rng.integers(len(frames)))], rng, prompts, stage_cfg.task_weights, cfg,
+                          _max_objects(stage_cfg, step))
+        if ex is not None:
+            ex.inputs = prepare_frame(ex.rgb, ex.boxes, model_cfg)
+            return ex
+    raise RuntimeError(f"stage {stage} step {step}: 100 frames in a row gave no question; check task_weights "
+                       f"{stage_cfg.task_weights}")
+
+
+_LOADER_ARGS: tuple = ()  # set before the data workers fork; read by _loader_job in them
+
+
+def _loader_init() -> None:
+    torch.set_num_threads(1)
+
+
+def _loader_job(step_i: tuple[int, int]) -> Example:
+    return stage_example(*_LOADER_ARGS, *step_i)
+
+
+class BatchLoader:
+    """The batches of one stage from `start` on, made inline (workers=0) or by `workers` forked
+    processes that keep `ahead` batches in flight (the GPU need not wait for Python). The
+    batches are identical either way (stage_example)."""
+
+    def __init__(self, frames: FramePool, prompts: PromptBuilder, model_cfg: FO1Config, cfg: TrainConfig,
+                 stage: int, stage_cfg: StageConfig, workers: int = 0, ahead: int = 4):
+        self.args = (frames, prompts, model_cfg, cfg, stage, stage_cfg)
+        self.batch_size, self.workers, self.ahead = cfg.batch_size, workers, ahead
+        self.pool = None
+        if workers > 0:
+            import multiprocessing as mp
+            import os
+
+            global _LOADER_ARGS
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # the tokenizer is used after the fork
+            _LOADER_ARGS = self.args
+            self.pool = mp.get_context("fork").Pool(workers, initializer=_loader_init)
+
+    def batches(self, start: int, stop: int):
+        """Yield (step, list of Example) for step in [start, stop)."""
+        if self.pool is None:
+            for step in range(start, stop):
+                yield step, [stage_example(*self.args, step, i) for i in range(self.batch_size)]
+            return
+        from collections import deque
+
+        pending: deque = deque()
+        nxt = start
+        while nxt < stop or pending:
+            while nxt < stop and len(pending) < self.ahead:
+                pending.append((nxt, self.pool.map_async(_loader_job, [(nxt, i) for i in range(self.batch_size)])))
+                nxt += 1
+            step, res = pending.popleft()
+            yield step, res.get()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool = None
+
+
 # ---- training loop -----------------------------------------------------------------------------
 ENCODER_MODULES = ("model.vision_tower.", "model.vision_tower_aux.", "model.object_vp_extractor.")
 VISION_PROJECTORS = ("model.mm_projector.", "model.mm_projector_aux.")
@@ -532,7 +626,8 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
 
     pool_dir = Path(pool_dir) if pool_dir else run_dir / "pool"
     t0 = time.time()
-    build_pool(pool_dir, list(range(cfg.n_frames)), cfg.scene, use_proposer=cfg.use_proposer)
+    build_pool(pool_dir, list(range(cfg.n_frames)), cfg.scene, workers=cfg.pool_workers,
+               use_proposer=cfg.use_proposer)
     pool = FramePool(pool_dir)
     t_pool = time.time() - t0
 
@@ -556,10 +651,12 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
     torch.manual_seed(cfg.seed)
     # the attention loss reads attention probabilities: eager attention (same weights, same results)
     eager = any(st.attention_loss > 0 or st.pointer_loss > 0 for st in (cfg.stage1, cfg.stage2))
-    model = FO1ForCausalLM(mcfg, attn_implementation="eager" if eager else "sdpa")
+    device = cfg.torch_device()
+    model = FO1ForCausalLM(mcfg, attn_implementation="eager" if eager else "sdpa").to(device)
     model.train()
     # throwaway heads of the binding loss (StageConfig.binding_loss); trained, checkpointed, not shipped
-    binding_heads = RegionHeads(mcfg.text.hidden_size)
+    binding_heads = RegionHeads(mcfg.text.hidden_size).to(device)
+    sys.stderr.write(f"training on {device}\n")
     groups = _param_groups(model, cfg.weight_decay) + [
         {"params": list(binding_heads.parameters()), "weight_decay": 0.0, "vision": False}]
     opt = torch.optim.AdamW(groups, lr=cfg.stage1.lr, betas=(0.9, 0.98))
@@ -570,9 +667,10 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
 
         load_state_dict_checked(model, ckpt)
         if (ckpt / "binding_heads.pt").exists():
-            binding_heads.load_state_dict(torch.load(ckpt / "binding_heads.pt", weights_only=True))
+            binding_heads.load_state_dict(torch.load(ckpt / "binding_heads.pt", weights_only=True,
+                                                     map_location=device))
         try:
-            opt.load_state_dict(torch.load(ckpt / "optimizer.pt", weights_only=True))
+            opt.load_state_dict(torch.load(ckpt / "optimizer.pt", weights_only=True, map_location=device))
         except ValueError as e:  # a checkpoint written before the binding heads existed
             logger.warning("optimizer state not restored (%s); moments restart", e)
         state = json.loads((ckpt / "trainer_state.json").read_text())
@@ -606,23 +704,17 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
     stages = {1: cfg.stage1, 2: cfg.stage2}
     while state["stage"] <= 2:
         stage = stages[state["stage"]]
-        rng = np.random.default_rng([cfg.seed, state["stage"], state["step"]])
         if stage.seed_previous_token_head and state["step"] == 0:
             seed_previous_token_head(model)
             sys.stderr.write(f"stage {state['stage']}: layer 0 head 0 seeded as a previous-token head\n")
         losses: list[float] = []
         task_losses: dict[str, list] = {}
         t_log, n_log = time.time(), 0
-        while state["step"] < stage.steps:
+        loader = BatchLoader(pool, prompts, mcfg, cfg, state["stage"], stage, cfg.data_workers)
+        for _, examples in loader.batches(state["step"], stage.steps):
             lr = _lr(stage, state["step"])
             for g in opt.param_groups:
                 g["lr"] = lr * (stage.vision_lr_scale if g.get("vision") else 1.0)
-            examples = []
-            while len(examples) < cfg.batch_size:
-                ex = make_example(pool[int(rng.integers(len(pool)))], rng, prompts, stage.task_weights, cfg,
-                                  _max_objects(stage, state["step"]))
-                if ex is not None:
-                    examples.append(ex)
             if stage.binding_loss > 0 or stage.attention_loss > 0 or stage.pointer_loss > 0:
                 parts = forward_examples(model, examples, task_losses,
                                          binding_heads if stage.binding_loss > 0 else None,
@@ -662,6 +754,7 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
                 t_log, n_log = time.time(), 0
             if state["step"] % cfg.checkpoint_every == 0:
                 save_checkpoint()
+        loader.close()
         sys.stderr.write("\n")
         state["stage"] += 1
         state["step"] = 0
@@ -688,6 +781,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stage2-steps", type=int, default=None)
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--no-proposer", action="store_true", help="train on jittered GT boxes + distractors only")
+    parser.add_argument("--device", default=None, help="auto (CUDA when present), cpu or cuda[:N] (default: config)")
+    parser.add_argument("--pool-workers", type=int, default=None, help="processes rendering the frame pool")
+    parser.add_argument("--data-workers", type=int, default=None,
+                        help="processes making batches ahead of the model (0 = inline)")
     parser.add_argument("--init-from", default=None, metavar="MODEL_DIR",
                         help="skip stage 0: take the encoders and projectors of this model folder, train the "
                              "language model afresh (a new run only)")
@@ -705,6 +802,12 @@ def main(argv: list[str] | None = None) -> int:
         cfg.batch_size = args.batch_size
     if args.no_proposer:
         cfg.use_proposer = False
+    if args.device:
+        cfg.device = args.device
+    if args.pool_workers:
+        cfg.pool_workers = args.pool_workers
+    if args.data_workers is not None:
+        cfg.data_workers = args.data_workers
     out = train(cfg, args.run_dir, args.out, args.pool_dir, args.init_from)
     print(f"model written to {out}")
     return 0

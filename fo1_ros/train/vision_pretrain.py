@@ -107,7 +107,8 @@ def pretrain_vision(model: FO1ForCausalLM, pool, cfg: VisionPretrainConfig, seed
     """Train the encoders + region encoder of `model` in place as region classifiers, then start
     the object-token projector from the trained heads (`init_projector_from_heads`)."""
     rng = np.random.default_rng([seed, 0])
-    heads = RegionHeads(model.config.region_hidden_size)
+    dev = model.device
+    heads = RegionHeads(model.config.region_hidden_size).to(dev)
     params = [p for n, p in model.named_parameters()
               if n.startswith(("model.vision_tower.", "model.vision_tower_aux.", "model.object_vp_extractor."))]
     opt = torch.optim.AdamW([{"params": params}, {"params": heads.parameters()}], lr=cfg.lr, weight_decay=0.01)
@@ -127,13 +128,14 @@ def pretrain_vision(model: FO1ForCausalLM, pool, cfg: VisionPretrainConfig, seed
             boxes = np.array([_jitter(np.asarray(o.box_2d, float), rng, cfg.jitter) for o in objs])
             inputs.append(prepare_frame(frame.rgb, boxes, model.config))
             objs_all += objs
-        pv = torch.cat([i.pixel_values for i in inputs])
-        grid = torch.cat([i.grid_thw for i in inputs])
-        aux = torch.cat([i.aux_pixel_values for i in inputs])
+        pv = torch.cat([i.pixel_values for i in inputs]).to(dev)
+        grid = torch.cat([i.grid_thw for i in inputs]).to(dev)
+        aux = torch.cat([i.aux_pixel_values for i in inputs]).to(dev)
         _, levels = model.encode_images(pv, grid, return_levels=model.config.mm_use_vision_tower_region_feature)
-        _, feats = model.encode_regions(aux, [i.boxes_aux for i in inputs], levels, grid, return_features=True)
+        _, feats = model.encode_regions(aux, [i.boxes_aux.to(dev) for i in inputs], levels, grid,
+                                        return_features=True)
         logits = heads(torch.cat(feats))
-        tgt = attribute_targets(objs_all)
+        tgt = {k: v.to(dev) for k, v in attribute_targets(objs_all).items()}
         loss = sum(F.cross_entropy(logits[k], tgt[k]) for k in ATTRIBUTES)
         loss = loss + F.cross_entropy(logits["chars"].reshape(-1, len(CHAR_CLASSES)), tgt["chars"].reshape(-1))
         opt.zero_grad(set_to_none=True)

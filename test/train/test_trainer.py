@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -264,3 +265,70 @@ def test_init_vision_from_copies_the_vision_side_only(tmp_path):
             assert not torch.equal(a[k], b[k]), k
     with pytest.raises(ValueError, match="no model.safetensors"):
         init_vision_from(dst, tmp_path)
+
+
+def test_train_config_device_is_checked():
+    assert TrainConfig(device="cpu").torch_device() == torch.device("cpu")
+    assert TrainConfig().torch_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ValueError, match="not a torch device"):
+        TrainConfig(device="gpu0").torch_device()
+    with pytest.raises(ValueError, match="only cpu and cuda"):
+        TrainConfig(device="meta").torch_device()
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="sees no CUDA device"):
+            TrainConfig(device="cuda").torch_device()
+    with pytest.raises(ValueError, match="pool_workers"):
+        TrainConfig(pool_workers=0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_tiny_training_run_on_cuda_with_every_auxiliary_loss(tmp_path):
+    """Stage 0, both stages with binding / attention / pointer losses, on the GPU; the saved model loads on CPU."""
+    aux = dict(binding_loss=0.5, attention_loss=0.5, pointer_loss=0.5, seed_previous_token_head=True,
+               freeze_previous_token_head=True)
+    cfg = TrainConfig(model=preset("fo1-tiny"), vocab_size=600, n_frames=12, use_proposer=False, qa_per_frame=3,
+                      batch_size=2, stage0=VisionPretrainConfig(steps=2, batch_frames=2, warmup=1),
+                      stage1=StageConfig(3, 1e-3, dict(STAGE1_WEIGHTS), warmup=1, **aux),
+                      stage2=StageConfig(3, 1e-3, dict(STAGE2_WEIGHTS), warmup=1, **aux), log_every=1,
+                      checkpoint_every=2, device="cuda")
+    cfg.scene.width, cfg.scene.height = 160, 120
+    out = train(cfg, tmp_path / "run", tmp_path / "model")
+    model = load_model(out)
+    assert all(torch.isfinite(v).all() for v in model.state_dict().values())
+    info = json.loads((out / "training_info.json").read_text())
+    assert info["train_config"]["device"] == "cuda"
+    assert all(math.isfinite(h["loss"]) for h in info["final_losses"] if "loss" in h)
+
+
+def test_batch_loader_workers_make_the_same_batches_as_inline(tmp_path):
+    from fo1_ros.synth import SceneConfig
+    from fo1_ros.train.pool import FramePool, build_pool
+    from fo1_ros.train.trainer import BatchLoader
+
+    scene = SceneConfig()
+    scene.width, scene.height = 160, 120
+    frames = FramePool(build_pool(tmp_path / "pool", list(range(6)), scene, workers=1, use_proposer=False))
+    cfg = TrainConfig(model=preset("fo1-tiny"), qa_per_frame=3, batch_size=3, use_proposer=False)
+    words = [w for qa in QAGenerator(make_scene(0, scene), build_regions(make_scene(0, scene), np.random.default_rng(0),
+                                                                          cfg.regions), np.random.default_rng(0))
+             .sample({t: 1.0 for t in TASKS}, 30) for w in (qa.question, qa.answer)]
+    prompts = PromptBuilder(train_tokenizer(words, vocab_size=600))
+    stage = StageConfig(5, 1e-3, dict(STAGE2_WEIGHTS))
+
+    def run(workers):
+        loader = BatchLoader(frames, prompts, cfg.model, cfg, 2, stage, workers=workers, ahead=2)
+        try:
+            return list(loader.batches(1, 5))
+        finally:
+            loader.close()
+
+    inline, forked = run(0), run(2)
+    assert [s for s, _ in inline] == [s for s, _ in forked] == [1, 2, 3, 4]
+    for (_, a), (_, b) in zip(inline, forked):
+        assert len(a) == len(b) == 3
+        for x, y in zip(a, b):
+            assert x.prefix == y.prefix and x.segments == y.segments and x.tasks == y.tasks
+            assert np.array_equal(x.boxes, y.boxes)
+            assert torch.equal(x.inputs.pixel_values, y.inputs.pixel_values)
+    # different steps are different batches
+    assert inline[0][1][0].segments != inline[1][1][0].segments
