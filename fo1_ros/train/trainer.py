@@ -143,10 +143,14 @@ class TrainConfig:
         800, 1e-3, dict(STAGE1_WEIGHTS), warmup=50, curriculum=[(0.15, 2), (0.5, 4)], min_lr_fraction=0.3,
         vision_lr_scale=0.0, seed_previous_token_head=True, freeze_previous_token_head=True,
         binding_loss=0.5, attention_loss=0.5))
-    # Stage 2: every task on full proposal lists; encoders still frozen (CPU time).
+    # Stage 2: every task on full proposal lists; encoders still frozen (CPU time). The pointer
+    # loss supervises retrieval (which object tokens an answer names). Measured half-way through
+    # stage 2 (500 of 1000 steps, same stage 1, H200; `fo1-ros eval --scenes 100 --proposals
+    # default`): detection mAP 0.019 -> 0.040, REC 0.197 -> 0.249, VQA 0.685 -> 0.730, counting
+    # 0.366 -> 0.373, caption attributes 0.449 -> 0.416 (without -> with, weight 1.0).
     stage2: StageConfig = field(default_factory=lambda: StageConfig(
         1000, 6e-4, dict(STAGE2_WEIGHTS), warmup=100, vision_lr_scale=0.0, freeze_previous_token_head=True,
-        binding_loss=0.2, attention_loss=0.2))
+        binding_loss=0.2, attention_loss=0.2, pointer_loss=1.0))
     # Bookkeeping
     seed: int = 0
     threads: int = 0  # 0 = torch default
