@@ -415,22 +415,25 @@ def attention_loss(examples: list[Example], token_ids: torch.Tensor, starts: dic
     weights: layer -> (B, H, T, T) attention probabilities of that layer (layers of `slots` only
     need to be present for the kinds asked for); slots: (layer, head) per kind, in that order.
     """
-    out = {}
-    for name, (layer, head), pick in zip(("induction", "carry", "pointer"), slots, (0, 1, 2)):
-        if layer not in weights:
-            continue
-        rows, qs, keys = [], [], []
-        for b, e in enumerate(examples):
-            obj_pos = (token_ids[b] == OBJECT_SLOT).nonzero().flatten().tolist()
-            for q, ks in attention_targets(e, obj_pos, starts, b)[pick]:
+    kinds = [(name, slot, pick) for pick, (name, slot) in enumerate(zip(("induction", "carry", "pointer"), slots))
+             if slot[0] in weights]
+    found: dict[str, tuple[list, list, list]] = {name: ([], [], []) for name, _, _ in kinds}
+    for b, e in enumerate(examples):  # every example's targets once, shared by the kinds
+        obj_pos = (token_ids[b] == OBJECT_SLOT).nonzero().flatten().tolist()
+        targets = attention_targets(e, obj_pos, starts, b)
+        for name, _, pick in kinds:
+            rows, qs, keys = found[name]
+            for q, ks in targets[pick]:
                 rows.append(b)
                 qs.append(q)
                 keys.append(ks)
-        w0 = weights[layer]
+    out = {}
+    for name, (layer, head), _ in kinds:
+        rows, qs, keys = found[name]
         if not rows:
-            out[name] = w0.new_zeros(())
+            out[name] = weights[layer].new_zeros(())
             continue
-        w = w0[rows, head, qs].float()  # (n, T)
+        w = weights[layer][rows, head, qs].float()  # (n, T)
         on = torch.zeros_like(w, dtype=torch.bool)
         for i, ks in enumerate(keys):
             on[i, ks] = True

@@ -332,3 +332,29 @@ def test_batch_loader_workers_make_the_same_batches_as_inline(tmp_path):
             assert torch.equal(x.inputs.pixel_values, y.inputs.pixel_values)
     # different steps are different batches
     assert inline[0][1][0].segments != inline[1][1][0].segments
+
+
+def test_attention_loss_is_minus_log_of_the_attention_on_each_targets_keys():
+    from fo1_ros.model.constants import OBJECT_SLOT
+    from fo1_ros.train.trainer import attention_loss
+
+    segs = [([0] * 9, [-100] * 6 + [1] * 3), ([0] * 5, [-100] * 3 + [1] * 2)]
+    e = Example(np.zeros((4, 4, 3), np.uint8), np.zeros((3, 4)), [], segs,
+                cites=[(0, 3, 2, True), (1, 1, 0, True), (1, 3, 1, False)])
+    T = 120
+    token_ids = torch.zeros(1, T, dtype=torch.long)
+    token_ids[0, [50, 52, 54]] = OBJECT_SLOT
+    starts = {(0, 0): 100, (0, 1): 109}
+    g = torch.Generator().manual_seed(0)
+    weights = {L: torch.rand(1, 3, T, T, generator=g).softmax(-1) for L in (1, 2)}
+    slots = ((1, 2), (2, 1), (2, 2))
+    out = attention_loss([e], token_ids, starts, weights, slots)
+
+    def direct(layer, head, targets):
+        return float(np.mean([-np.log(float(weights[layer][0, head, q, ks].sum()) + 1e-6) for q, ks in targets]))
+
+    assert abs(float(out["induction"]) - direct(1, 2, [(103, [54]), (110, [50]), (112, [52])])) < 1e-5
+    assert abs(float(out["carry"]) - direct(2, 1, [(p, [103]) for p in range(104, 108)])) < 1e-5
+    assert abs(float(out["pointer"]) - direct(2, 2, [(111, [52])])) < 1e-5
+    # a layer whose weights were not captured gives no entry for its kinds
+    assert set(attention_loss([e], token_ids, starts, {1: weights[1]}, slots)) == {"induction"}
