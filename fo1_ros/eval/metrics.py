@@ -47,6 +47,20 @@ def coco_map(gt: list[dict], dets: list[dict], categories: list[str]) -> dict[st
     return {"mAP": float(ev.stats[0]), "AP50": float(ev.stats[1]), "AP75": float(ev.stats[2])}
 
 
+# 3-D centre error buckets: fully visible objects within the depth camera's best range, and
+# occluded ones (their visible part biases the centre)
+UNOCCLUDED_MIN_VISIBLE, UNOCCLUDED_MAX_DISTANCE_M, OCCLUDED_MAX_VISIBLE = 0.95, 1.5, 0.8
+
+
+def bucket_3d(visible_fraction: float, distance_m: float) -> str | None:
+    """"unoccluded", "occluded" or None (neither) for the 3-D centre error statistics."""
+    if visible_fraction >= UNOCCLUDED_MIN_VISIBLE and distance_m <= UNOCCLUDED_MAX_DISTANCE_M:
+        return "unoccluded"
+    if visible_fraction < OCCLUDED_MAX_VISIBLE:
+        return "occluded"
+    return None
+
+
 def normalise_answer(text: str) -> str:
     """Lower case, no surrounding punctuation/quotes, single spaces ("Red." -> "red")."""
     text = text.strip().lower().replace("colour", "color")

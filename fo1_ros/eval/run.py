@@ -23,7 +23,7 @@ from ..tasks import (Answer, CaptionTask, CountTask, DetectTask, OCRTask, Reason
                      VQATask)
 from ..tasks.common import REGION_RE, strip_tags
 from ..train.data import QAGenerator, link_regions
-from .metrics import SemanticSimilarity, caption_attributes, coco_map, normalise_answer
+from .metrics import SemanticSimilarity, bucket_3d, caption_attributes, coco_map, normalise_answer
 
 logger = logging.getLogger(__name__)
 
@@ -198,9 +198,10 @@ class Evaluator:
             if not lifted.has_3d:
                 continue
             err = float(np.linalg.norm(lifted.center - o.center_cam))
-            if o.visible_fraction >= 0.95 and o.distance_m <= 1.5:
+            bucket = bucket_3d(o.visible_fraction, o.distance_m)
+            if bucket == "unoccluded":
                 self.err3d_unoccluded.append(err)
-            elif o.visible_fraction < 0.8:
+            elif bucket == "occluded":
                 self.err3d_occluded.append(err)
 
     def summary(self) -> dict:

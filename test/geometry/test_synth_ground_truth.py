@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fo1_ros.eval.metrics import bucket_3d
 from fo1_ros.geometry import CameraModel, lift_boxes
 from fo1_ros.synth import make_scene
 
@@ -22,9 +23,10 @@ def _errors():
                 if not l3.has_3d:
                     continue
                 err = float(np.linalg.norm(l3.center - o.center_cam))
-                if o.visible_fraction >= 0.95 and o.distance_m <= 1.5:
+                bucket = bucket_3d(o.visible_fraction, o.distance_m)
+                if bucket == "unoccluded":
                     unocc.append(err)
-                elif o.visible_fraction < 0.8:
+                elif bucket == "occluded":
                     occ.append(err)
     return np.array(unocc), np.array(occ)
 
