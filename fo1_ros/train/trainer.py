@@ -99,11 +99,6 @@ class StageConfig:
     # name a <regionK>, must attend to the object tokens still to be named in that group — the
     # retrieval step of detection, REC and counting. Needs eager attention. 0 = off.
     pointer_loss: float = 0.0
-    # the pointer targets also hold the question's own <regionK> tokens for an answer's <regionK>
-    # that the question cites (copying: "Which is larger, <region4> or <region1>?" -> "<region4> is
-    # ... and <region1> is ..."; the shipped model copies the first tag and says <region0> for the
-    # second)
-    pointer_copy: bool = False
 
     def __post_init__(self):
         if self.steps < 0 or self.lr <= 0:
@@ -263,13 +258,12 @@ def make_example(frame, rng: np.random.Generator, prompts: PromptBuilder, weight
 
 
 def forward_examples(model: FO1ForCausalLM, examples: list[Example], per_task: dict | None = None,
-                     binding_heads: RegionHeads | None = None, attention: bool = False, pointer_copy: bool = False):
+                     binding_heads: RegionHeads | None = None, attention: bool = False):
     """Loss of a batch: frames encoded once, each QA segment attends to the prefix and itself.
 
     per_task: if given, receives {task: (sum of token losses, n tokens)} for this batch.
     binding_heads / attention: the auxiliary losses of StageConfig.binding_loss / attention_loss
-        and pointer_loss (`attention` needs a model built with eager attention); pointer_copy:
-        StageConfig.pointer_copy. Without them the
+        and pointer_loss (`attention` needs a model built with eager attention). Without them the
         return is the answer loss; with either, a dict {"answer", "binding", "attention",
         "pointer"} of scalars (the unused ones 0), also accumulated into per_task["_binding"] etc.
     """
@@ -351,7 +345,7 @@ def forward_examples(model: FO1ForCausalLM, examples: list[Example], per_task: d
         if any(captured.get(layer) is None for layer, _ in slots):
             raise RuntimeError("the attention loss needs attention weights: build the model with "
                                "attn_implementation='eager'")
-        parts = attention_loss(examples, batch.token_ids, starts, captured, slots, pointer_copy)
+        parts = attention_loss(examples, batch.token_ids, starts, captured, slots)
         losses["attention"] = parts["induction"] + parts["carry"]
         losses["pointer"] = parts["pointer"]
     if per_task is not None:
@@ -385,7 +379,7 @@ def attention_slots(model: FO1ForCausalLM) -> tuple[tuple[int, int], ...]:
     return tuple(slots)
 
 
-def attention_targets(e: Example, obj_pos: list[int], starts: dict, b: int, copy: bool = False):
+def attention_targets(e: Example, obj_pos: list[int], starts: dict, b: int):
     """Supervised attention of one example: three lists of (query position, [key positions]).
 
     Induction: every <regionK> in a segment -> object token K. Carry: in a segment whose
@@ -393,8 +387,7 @@ def attention_targets(e: Example, obj_pos: list[int], starts: dict, b: int, copy
     <regionK> up to the last one that predicts an answer token -> the <regionK>. Pointer: in an
     answer, the position that predicts a <regionK> of a run of region tokens (one `<objects>`
     group) -> the object tokens of that and every later region of the run (the ones still to be
-    named) and, with `copy`, the question's <regionK> tokens of those regions. The attention
-    weights on a target's keys are summed.
+    named). The attention weights on a target's keys are summed.
     """
     induction = [(starts[(b, k)] + t, [obj_pos[K]]) for k, t, K, _ in e.cites if K < len(obj_pos)]
     carry, pointer = [], []
@@ -410,28 +403,24 @@ def attention_targets(e: Example, obj_pos: list[int], starts: dict, b: int, copy
                 if a[j][0] != a[j - 1][0] + 1:
                     break
                 run.append(a[j][1])
-            keys = [obj_pos[K] for K in run]
-            if copy:
-                keys += [starts[(b, k)] + tq for tq, Kq in q if Kq in run]
-            pointer.append((starts[(b, k)] + t - 1, keys))
+            pointer.append((starts[(b, k)] + t - 1, [obj_pos[K] for K in run]))
     return induction, carry, pointer
 
 
 def attention_loss(examples: list[Example], token_ids: torch.Tensor, starts: dict, weights: dict,
-                   slots=(ATTN_INDUCTION, ATTN_CARRY, ATTN_POINTER), copy: bool = False) -> dict[str, torch.Tensor]:
+                   slots=(ATTN_INDUCTION, ATTN_CARRY, ATTN_POINTER)) -> dict[str, torch.Tensor]:
     """{"induction", "carry", "pointer"}: mean -log of the attention weight the slot's head puts on
     each target's keys (`attention_targets`); 0 where a batch has no target of that kind.
 
     weights: layer -> (B, H, T, T) attention probabilities of that layer (layers of `slots` only
-    need to be present for the kinds asked for); slots: (layer, head) per kind, in that order;
-    copy: attention_targets' `copy`.
+    need to be present for the kinds asked for); slots: (layer, head) per kind, in that order.
     """
     kinds = [(name, slot, pick) for pick, (name, slot) in enumerate(zip(("induction", "carry", "pointer"), slots))
              if slot[0] in weights]
     found: dict[str, tuple[list, list, list]] = {name: ([], [], []) for name, _, _ in kinds}
     for b, e in enumerate(examples):  # every example's targets once, shared by the kinds
         obj_pos = (token_ids[b] == OBJECT_SLOT).nonzero().flatten().tolist()
-        targets = attention_targets(e, obj_pos, starts, b, copy)
+        targets = attention_targets(e, obj_pos, starts, b)
         for name, _, pick in kinds:
             rows, qs, keys = found[name]
             for q, ks in targets[pick]:
@@ -736,7 +725,7 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
             if stage.binding_loss > 0 or stage.attention_loss > 0 or stage.pointer_loss > 0:
                 parts = forward_examples(model, examples, task_losses,
                                          binding_heads if stage.binding_loss > 0 else None,
-                                         stage.attention_loss > 0 or stage.pointer_loss > 0, stage.pointer_copy)
+                                         stage.attention_loss > 0 or stage.pointer_loss > 0)
                 answer_loss = parts["answer"]
                 loss = (answer_loss + stage.binding_loss * parts["binding"] + stage.attention_loss * parts["attention"]
                         + stage.pointer_loss * parts["pointer"])

@@ -220,12 +220,6 @@ def test_attention_targets_point_at_the_cited_object_carry_it_and_point_at_named
     _, carry2, pointer2 = attention_targets(e2, [50, 52, 54], {(0, 0): 10}, 0)
     assert carry2 == []
     assert pointer2 == [(13, [54, 50, 52]), (14, [50, 52]), (15, [52]), (17, [50])]
-    # copy: a reasoning-like segment citing regions 2 and 0 in the question (offsets 1, 3), the answer
-    # naming region 0 (offset 6) then region 1 (offset 8, not in the question)
-    e3 = Example(e.rgb, e.boxes, [], [([0] * 10, [-100] * 5 + [1] * 5)],
-                 cites=[(0, 1, 2, True), (0, 3, 0, True), (0, 6, 0, False), (0, 8, 1, False)])
-    assert attention_targets(e3, [50, 52, 54], {(0, 0): 10}, 0)[2] == [(15, [50]), (17, [52])]
-    assert attention_targets(e3, [50, 52, 54], {(0, 0): 10}, 0, copy=True)[2] == [(15, [50, 13]), (17, [52])]
 
 
 def test_attention_loss_needs_eager_and_keeps_the_answer_loss(scenes):
