@@ -80,6 +80,10 @@ class RegionSampling:
     many_regions_prob: float = 0.25  # pad some frames towards 100 regions so every <regionN> token is trained
     max_regions: int = 100
     nms_iou: float = 0.8
+    # probability that a frame's region list is put in random order instead of score order: the
+    # engine keeps the order it is given (another detector's, a user's), where a low index says
+    # nothing about being an object
+    shuffle_prob: float = 0.0
 
 
 def _jitter(box: np.ndarray, rng: np.random.Generator, frac: float, hw: tuple[int, int]) -> np.ndarray:
@@ -151,6 +155,9 @@ def build_regions(scene: Scene, rng: np.random.Generator, sampling: RegionSampli
         keep = nms(torch.tensor(boxes_a), torch.tensor(scores_a), cfg.nms_iou).numpy()
         boxes_a, scores_a = boxes_a[keep], scores_a[keep]
     boxes_a, scores_a = boxes_a[:cfg.max_regions], scores_a[:cfg.max_regions]
+    if cfg.shuffle_prob > 0 and rng.random() < cfg.shuffle_prob:
+        order = rng.permutation(len(boxes_a))
+        boxes_a, scores_a = boxes_a[order], scores_a[order]
     return link_regions(boxes_a, scores_a, scene)
 
 
