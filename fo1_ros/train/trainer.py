@@ -32,8 +32,11 @@ import dataclasses
 import json
 import logging
 import math
+import multiprocessing as mp
+import os
 import sys
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -482,9 +485,6 @@ class BatchLoader:
         self.batch_size, self.workers, self.ahead = cfg.batch_size, workers, ahead
         self.pool = None
         if workers > 0:
-            import multiprocessing as mp
-            import os
-
             global _LOADER_ARGS
             os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # the tokenizer is used after the fork
             _LOADER_ARGS = self.args
@@ -496,8 +496,6 @@ class BatchLoader:
             for step in range(start, stop):
                 yield step, [stage_example(*self.args, step, i) for i in range(self.batch_size)]
             return
-        from collections import deque
-
         pending: deque = deque()
         nxt = start
         while nxt < stop or pending:
