@@ -813,6 +813,10 @@ def main(argv: list[str] | None = None) -> int:
         cfg.pool_workers = args.pool_workers
     if args.data_workers is not None:
         cfg.data_workers = args.data_workers
+    try:
+        cfg.torch_device()  # before the pool is rendered
+    except ValueError as e:
+        parser.error(str(e))
     out = train(cfg, args.run_dir, args.out, args.pool_dir, args.init_from)
     print(f"model written to {out}")
     return 0

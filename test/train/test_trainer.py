@@ -373,3 +373,14 @@ def test_shuffled_region_lists_hold_the_same_regions_in_another_order(scenes):
     assert np.all(np.diff(plain.scores) <= 0) and not np.all(np.diff(mixed.scores) <= 0)
     for o, r in mixed.region_of.items():  # the links follow the boxes
         assert np.allclose(mixed.boxes[r], plain.boxes[plain.region_of[o]])
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message of a machine without CUDA")
+def test_train_cli_refuses_cuda_without_a_gpu_before_any_work(tmp_path, capsys):
+    from fo1_ros.train.trainer import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--device", "cuda", "--run-dir", str(tmp_path / "run"), "--frames", "2"])
+    assert exit_info.value.code == 2
+    assert "sees no CUDA device" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()  # nothing rendered or written
