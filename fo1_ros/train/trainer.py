@@ -48,7 +48,7 @@ from ..model.checkpoint import save_model
 from ..model.config import FO1Config
 from ..model.constants import IGNORE_INDEX, OBJECT_SLOT
 from ..model.modeling import EncodedFrame, FO1ForCausalLM
-from ..model.processing import prepare_frame
+from ..model.processing import FrameInputs, prepare_frame
 from ..model.prompt import PromptBuilder
 from ..model.tokenizer import REGION_TOKENS, SPECIAL_TOKENS, load_tokenizer, train_tokenizer
 from ..synth import SceneConfig
@@ -218,7 +218,7 @@ class Example:
     # every <regionK> token in a segment: (segment index, offset in the segment, K, in the question)
     cites: list[tuple[int, int, int, bool]] = field(default_factory=list)
     # prepare_frame(rgb, boxes) when a data worker made it already (BatchLoader); else made in forward_examples
-    inputs: object = None
+    inputs: FrameInputs | None = None
 
 
 def binding_targets(segments: list[list[int]], region_ids: dict[int, int], match: np.ndarray, objects) -> list:
@@ -475,40 +475,34 @@ def _loader_job(step_i: tuple[int, int]) -> Example:
 
 
 class BatchLoader:
-    """The batches of one stage from `start` on, made inline (workers=0) or by `workers` forked
-    processes that keep `ahead` batches in flight (the GPU need not wait for Python). The
-    batches are identical either way (stage_example)."""
+    """The batches of one stage, made inline (workers=0) or by `workers` forked processes that
+    keep `ahead` batches in flight (the GPU need not wait for Python). The batches are identical
+    either way (stage_example)."""
 
     def __init__(self, frames: FramePool, prompts: PromptBuilder, model_cfg: FO1Config, cfg: TrainConfig,
                  stage: int, stage_cfg: StageConfig, workers: int = 0, ahead: int = 4):
         self.args = (frames, prompts, model_cfg, cfg, stage, stage_cfg)
         self.batch_size, self.workers, self.ahead = cfg.batch_size, workers, ahead
-        self.pool = None
-        if workers > 0:
-            global _LOADER_ARGS
-            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # the tokenizer is used after the fork
-            _LOADER_ARGS = self.args
-            self.pool = mp.get_context("fork").Pool(workers, initializer=_loader_init)
 
     def batches(self, start: int, stop: int):
-        """Yield (step, list of Example) for step in [start, stop)."""
-        if self.pool is None:
+        """Yield (step, list of Example) for step in [start, stop). The workers live as long as the
+        generator: they end with it, also when the consumer stops early or raises."""
+        if self.workers == 0:
             for step in range(start, stop):
                 yield step, [stage_example(*self.args, step, i) for i in range(self.batch_size)]
             return
-        pending: deque = deque()
-        nxt = start
-        while nxt < stop or pending:
-            while nxt < stop and len(pending) < self.ahead:
-                pending.append((nxt, self.pool.map_async(_loader_job, [(nxt, i) for i in range(self.batch_size)])))
-                nxt += 1
-            step, res = pending.popleft()
-            yield step, res.get()
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.terminate()
-            self.pool = None
+        global _LOADER_ARGS
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # the tokenizer is used after the fork
+        _LOADER_ARGS = self.args
+        with mp.get_context("fork").Pool(self.workers, initializer=_loader_init) as pool:
+            pending: deque = deque()
+            nxt = start
+            while nxt < stop or pending:
+                while nxt < stop and len(pending) < self.ahead:
+                    pending.append((nxt, pool.map_async(_loader_job, [(nxt, i) for i in range(self.batch_size)])))
+                    nxt += 1
+                step, res = pending.popleft()
+                yield step, res.get()
 
 
 # ---- training loop -----------------------------------------------------------------------------
@@ -759,7 +753,6 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
                 t_log, n_log = time.time(), 0
             if state["step"] % cfg.checkpoint_every == 0:
                 save_checkpoint()
-        loader.close()
         sys.stderr.write("\n")
         state["stage"] += 1
         state["step"] = 0
@@ -775,6 +768,16 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
     return out_dir
 
 
+def _count(least: int):
+    """argparse type: an integer >= least."""
+    def parse(text: str) -> int:
+        n = int(text)
+        if n < least:
+            raise argparse.ArgumentTypeError(f"needs an integer >= {least}, got {n}")
+        return n
+    return parse
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fo1-ros train", description="Train the default FO1 model on synthetic data.")
     parser.add_argument("--run-dir", default="runs/default", help="checkpoints, frame pool, logs (resumable)")
@@ -787,8 +790,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--no-proposer", action="store_true", help="train on jittered GT boxes + distractors only")
     parser.add_argument("--device", default=None, help="auto (CUDA when present), cpu or cuda[:N] (default: config)")
-    parser.add_argument("--pool-workers", type=int, default=None, help="processes rendering the frame pool")
-    parser.add_argument("--data-workers", type=int, default=None,
+    parser.add_argument("--pool-workers", type=_count(1), default=None, help="processes rendering the frame pool")
+    parser.add_argument("--data-workers", type=_count(0), default=None,
                         help="processes making batches ahead of the model (0 = inline)")
     parser.add_argument("--init-from", default=None, metavar="MODEL_DIR",
                         help="skip stage 0: take the encoders and projectors of this model folder, train the "
@@ -809,7 +812,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg.use_proposer = False
     if args.device:
         cfg.device = args.device
-    if args.pool_workers:
+    if args.pool_workers is not None:
         cfg.pool_workers = args.pool_workers
     if args.data_workers is not None:
         cfg.data_workers = args.data_workers

@@ -316,11 +316,7 @@ def test_batch_loader_workers_make_the_same_batches_as_inline(tmp_path):
     stage = StageConfig(5, 1e-3, dict(STAGE2_WEIGHTS))
 
     def run(workers):
-        loader = BatchLoader(frames, prompts, cfg.model, cfg, 2, stage, workers=workers, ahead=2)
-        try:
-            return list(loader.batches(1, 5))
-        finally:
-            loader.close()
+        return list(BatchLoader(frames, prompts, cfg.model, cfg, 2, stage, workers=workers, ahead=2).batches(1, 5))
 
     inline, forked = run(0), run(2)
     assert [s for s, _ in inline] == [s for s, _ in forked] == [1, 2, 3, 4]
@@ -332,6 +328,14 @@ def test_batch_loader_workers_make_the_same_batches_as_inline(tmp_path):
             assert torch.equal(x.inputs.pixel_values, y.inputs.pixel_values)
     # different steps are different batches
     assert inline[0][1][0].segments != inline[1][1][0].segments
+    # the workers end with the generator, also when it is left early
+    import multiprocessing
+
+    gen = BatchLoader(frames, prompts, cfg.model, cfg, 2, stage, workers=2).batches(0, 5)
+    next(gen)
+    assert multiprocessing.active_children()
+    gen.close()
+    assert not multiprocessing.active_children()
 
 
 def test_attention_loss_is_minus_log_of_the_attention_on_each_targets_keys():
