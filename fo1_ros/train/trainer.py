@@ -59,6 +59,10 @@ from .vision_pretrain import ATTRIBUTES, CHAR_CLASSES, RegionHeads, VisionPretra
 
 logger = logging.getLogger(__name__)
 
+# seeds of the frames stage 0 reports held-out accuracy on: above any training seed (0..n_frames-1)
+# and below the evaluation seeds (fo1_ros.eval.EVAL_SEED_BASE = 1 000 000)
+VALIDATION_SEED_BASE = 900_000
+
 STAGE1_WEIGHTS = {"caption_brief": 3.0, "vqa": 4.0, "ocr": 1.0, "caption_detailed": 0.5}
 STAGE2_WEIGHTS = {"detect": 3.0, "detect_multi": 1.0, "rec": 2.5, "caption_brief": 1.0, "caption_detailed": 0.5,
                   "ocr": 1.5, "vqa": 1.5, "count": 2.0, "visual_prompt": 1.0, "grounding": 0.5, "label_all": 0.5,
@@ -177,6 +181,8 @@ class TrainConfig:
             self.stage0 = VisionPretrainConfig(**self.stage0)
         if self.batch_size < 1 or self.qa_per_frame < 1 or self.n_frames < 1:
             raise ValueError("batch_size, qa_per_frame and n_frames must be >= 1")
+        if self.n_frames > VALIDATION_SEED_BASE:
+            raise ValueError(f"n_frames {self.n_frames} would reach the held-out seeds from {VALIDATION_SEED_BASE}")
         if self.pool_workers < 1 or self.data_workers < 0:
             raise ValueError(f"pool_workers must be >= 1 and data_workers >= 0, got {self.pool_workers}, "
                              f"{self.data_workers}")
@@ -610,11 +616,15 @@ def init_vision_from(model: FO1ForCausalLM, model_dir: str | Path) -> int:
 
 
 def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: str | Path | None = None,
-          init_from: str | Path | None = None) -> Path:
+          init_from: str | Path | None = None, refine_vision: bool = False) -> Path:
     """Train (or resume) and write the final model folder to `out_dir`.
 
     init_from: a model folder whose vision side replaces stage 0 (`init_vision_from`); only
-    used when the run has no checkpoint yet."""
+    used when the run has no checkpoint yet. refine_vision: with init_from, run stage 0
+    (cfg.stage0) from those weights instead of skipping it — more vision pretraining without
+    starting over."""
+    if refine_vision and init_from is None:
+        raise ValueError("refine_vision continues the vision side of init_from; give init_from")
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     if cfg.threads:
@@ -628,6 +638,11 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
     build_pool(pool_dir, list(range(cfg.n_frames)), cfg.scene, workers=cfg.pool_workers,
                use_proposer=cfg.use_proposer)
     pool = FramePool(pool_dir)
+    heldout = None
+    if cfg.stage0.heldout_frames:  # stage 0 reports its heads' accuracy on frames it never sees
+        seeds = list(range(VALIDATION_SEED_BASE, VALIDATION_SEED_BASE + cfg.stage0.heldout_frames))
+        heldout = FramePool(build_pool(run_dir / "heldout_pool", seeds, cfg.scene, workers=cfg.pool_workers,
+                                       use_proposer=False))
     t_pool = time.time() - t0
 
     tok_dir = run_dir / "tokenizer"
@@ -677,9 +692,13 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
         sys.stderr.write(f"resumed at stage {state['stage']} step {state['step']}\n")
     elif init_from is not None:
         n = init_vision_from(model, init_from)
-        state["stage"] = 1
-        state["history"].append({"stage": 0, "init_from": str(init_from), "tensors": n})
-        sys.stderr.write(f"stage 0 skipped: {n} encoder/projector tensors taken from {init_from}\n")
+        state["history"].append({"stage": 0, "init_from": str(init_from), "tensors": n,
+                                 "refined_steps": cfg.stage0.steps if refine_vision else 0})
+        if refine_vision:
+            sys.stderr.write(f"stage 0 continues from {n} encoder/projector tensors of {init_from}\n")
+        else:
+            state["stage"] = 1
+            sys.stderr.write(f"stage 0 skipped: {n} encoder/projector tensors taken from {init_from}\n")
 
     def save_checkpoint():
         tmp = run_dir / "checkpoint.tmp"
@@ -696,7 +715,8 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
     if state["stage"] == 0:
         t0 = time.time()
         if cfg.stage0.steps:
-            state["history"] += [{"stage": 0, **h} for h in pretrain_vision(model, pool, cfg.stage0, cfg.seed, logger)]
+            state["history"] += [{"stage": 0, **h} for h in pretrain_vision(model, pool, cfg.stage0, cfg.seed, logger,
+                                                                              heldout)]
         state["elapsed_s"] += time.time() - t0
         state["stage"], state["step"] = 1, 0
         save_checkpoint()
@@ -796,12 +816,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--init-from", default=None, metavar="MODEL_DIR",
                         help="skip stage 0: take the encoders and projectors of this model folder, train the "
                              "language model afresh (a new run only)")
+    parser.add_argument("--refine-vision", action="store_true",
+                        help="with --init-from: run stage 0 from those encoders instead of skipping it")
+    parser.add_argument("--stage0-steps", type=_count(0), default=None)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     over = json.loads(Path(args.config).read_text()) if args.config else {}
     cfg = TrainConfig(**over)
     if args.frames:
         cfg.n_frames = args.frames
+    if args.refine_vision and not args.init_from:
+        parser.error("--refine-vision continues the vision side of --init-from; give --init-from MODEL_DIR")
+    if args.stage0_steps is not None:
+        cfg.stage0.steps = args.stage0_steps
     if args.stage1_steps is not None:
         cfg.stage1.steps = args.stage1_steps
     if args.stage2_steps is not None:
@@ -820,6 +847,6 @@ def main(argv: list[str] | None = None) -> int:
         cfg.torch_device()  # before the pool is rendered
     except ValueError as e:
         parser.error(str(e))
-    out = train(cfg, args.run_dir, args.out, args.pool_dir, args.init_from)
+    out = train(cfg, args.run_dir, args.out, args.pool_dir, args.init_from, args.refine_vision)
     print(f"model written to {out}")
     return 0

@@ -41,9 +41,10 @@ class VisionPretrainConfig:
     max_objects: int = 12  # regions per frame (jittered ground-truth boxes)
     jitter: float = 0.05
     warmup: int = 50
+    heldout_frames: int = 40  # frames of other seeds the trained heads are scored on at the end (0 = none)
 
     def __post_init__(self):
-        if self.steps < 0 or self.lr <= 0 or self.batch_frames < 1:
+        if self.steps < 0 or self.lr <= 0 or self.batch_frames < 1 or self.heldout_frames < 0:
             raise ValueError(f"bad VisionPretrainConfig {self}")
 
 
@@ -103,9 +104,60 @@ def init_projector_from_heads(model: FO1ForCausalLM, heads: RegionHeads) -> int:
     return k
 
 
-def pretrain_vision(model: FO1ForCausalLM, pool, cfg: VisionPretrainConfig, seed: int = 0, log=None) -> list[dict]:
+def _region_batch(model: FO1ForCausalLM, frames, rng: np.random.Generator | None, cfg: VisionPretrainConfig):
+    """Region features of `frames`' visible objects: ((N, D_region) features, their objects).
+    rng jitters the boxes and samples at most cfg.max_objects per frame; None = every visible
+    object, exact boxes."""
+    dev = model.device
+    inputs, objs_all = [], []
+    for frame in frames:
+        objs = [o for o in frame.scene.objects if o.visible_pixels > 30]
+        if rng is not None:
+            objs = [objs[i] for i in rng.permutation(len(objs))[:cfg.max_objects]]
+        if not objs:
+            continue
+        boxes = np.array([_jitter(np.asarray(o.box_2d, float), rng, cfg.jitter) if rng is not None
+                          else np.asarray(o.box_2d, float) for o in objs])
+        inputs.append(prepare_frame(frame.rgb, boxes, model.config))
+        objs_all += objs
+    if not inputs:
+        return None, []
+    pv = torch.cat([i.pixel_values for i in inputs]).to(dev)
+    grid = torch.cat([i.grid_thw for i in inputs]).to(dev)
+    aux = torch.cat([i.aux_pixel_values for i in inputs]).to(dev)
+    _, levels = model.encode_images(pv, grid, return_levels=model.config.mm_use_vision_tower_region_feature)
+    _, feats = model.encode_regions(aux, [i.boxes_aux.to(dev) for i in inputs], levels, grid, return_features=True)
+    return torch.cat(feats), objs_all
+
+
+@torch.no_grad()
+def heldout_accuracy(model: FO1ForCausalLM, heads: RegionHeads, frames, cfg: VisionPretrainConfig,
+                     chunk: int = 8) -> dict[str, float]:
+    """Accuracy of `heads` on every visible object of `frames` (exact ground-truth boxes):
+    {attribute: fraction right, "text_exact": all characters right, on objects with text}."""
+    right: dict[str, list[float]] = {}
+    frames = list(frames)
+    for k in range(0, len(frames), chunk):
+        feats, objs = _region_batch(model, frames[k:k + chunk], None, cfg)
+        if feats is None:
+            continue
+        logits = heads(feats)
+        tgt = {name: v.to(feats.device) for name, v in attribute_targets(objs).items()}
+        for name in ATTRIBUTES:
+            right.setdefault(name, []).extend((logits[name].argmax(-1) == tgt[name]).float().tolist())
+        has = tgt["has_text"] == 1
+        right.setdefault("text_exact", []).extend(
+            (logits["chars"].argmax(-1)[has] == tgt["chars"][has]).all(-1).float().tolist())
+    return {name: round(float(np.mean(v)), 3) if v else float("nan") for name, v in right.items()}
+
+
+def pretrain_vision(model: FO1ForCausalLM, pool, cfg: VisionPretrainConfig, seed: int = 0, log=None,
+                    heldout=None) -> list[dict]:
     """Train the encoders + region encoder of `model` in place as region classifiers, then start
-    the object-token projector from the trained heads (`init_projector_from_heads`)."""
+    the object-token projector from the trained heads (`init_projector_from_heads`).
+
+    heldout: frames never trained on (e.g. a FramePool of other seeds); when given, the last
+    history entry holds the heads' accuracy on them ("heldout_acc", `heldout_accuracy`)."""
     rng = np.random.default_rng([seed, 0])
     dev = model.device
     heads = RegionHeads(model.config.region_hidden_size).to(dev)
@@ -118,23 +170,13 @@ def pretrain_vision(model: FO1ForCausalLM, pool, cfg: VisionPretrainConfig, seed
         lr = cfg.lr * min(1.0, (step + 1) / cfg.warmup) * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * step / cfg.steps)))
         for g in opt.param_groups:
             g["lr"] = lr
-        inputs, objs_all = [], []
-        while len(inputs) < cfg.batch_frames:
+        frames = []
+        while len(frames) < cfg.batch_frames:
             frame = pool[int(rng.integers(len(pool)))]
-            objs = [o for o in frame.scene.objects if o.visible_pixels > 30]
-            if not objs:
-                continue
-            objs = [objs[i] for i in rng.permutation(len(objs))[:cfg.max_objects]]
-            boxes = np.array([_jitter(np.asarray(o.box_2d, float), rng, cfg.jitter) for o in objs])
-            inputs.append(prepare_frame(frame.rgb, boxes, model.config))
-            objs_all += objs
-        pv = torch.cat([i.pixel_values for i in inputs]).to(dev)
-        grid = torch.cat([i.grid_thw for i in inputs]).to(dev)
-        aux = torch.cat([i.aux_pixel_values for i in inputs]).to(dev)
-        _, levels = model.encode_images(pv, grid, return_levels=model.config.mm_use_vision_tower_region_feature)
-        _, feats = model.encode_regions(aux, [i.boxes_aux.to(dev) for i in inputs], levels, grid,
-                                        return_features=True)
-        logits = heads(torch.cat(feats))
+            if any(o.visible_pixels > 30 for o in frame.scene.objects):
+                frames.append(frame)
+        feats, objs_all = _region_batch(model, frames, rng, cfg)
+        logits = heads(feats)
         tgt = {k: v.to(dev) for k, v in attribute_targets(objs_all).items()}
         loss = sum(F.cross_entropy(logits[k], tgt[k]) for k in ATTRIBUTES)
         loss = loss + F.cross_entropy(logits["chars"].reshape(-1, len(CHAR_CLASSES)), tgt["chars"].reshape(-1))
@@ -142,7 +184,7 @@ def pretrain_vision(model: FO1ForCausalLM, pool, cfg: VisionPretrainConfig, seed
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params + list(heads.parameters()), 1.0)
         opt.step()
-        n_frames += len(inputs)
+        n_frames += len(frames)
         with torch.no_grad():
             for k in ATTRIBUTES:
                 acc_hist.setdefault(k, []).append(float((logits[k].argmax(-1) == tgt[k]).float().mean()))
@@ -161,6 +203,16 @@ def pretrain_vision(model: FO1ForCausalLM, pool, cfg: VisionPretrainConfig, seed
             if log is not None:
                 log.info("stage 0 step %d loss %.4f acc %s", step + 1, float(loss.detach()), accs)
     sys.stderr.write("\n")
+    if heldout is not None and history:
+        was = model.training
+        model.eval()
+        heads.eval()
+        acc = heldout_accuracy(model, heads, (heldout[i] for i in range(len(heldout))), cfg)
+        model.train(was)
+        history[-1]["heldout_acc"] = acc
+        sys.stderr.write(f"stage 0 held-out accuracy ({len(heldout)} frames, exact boxes): {acc}\n")
+        if log is not None:
+            log.info("stage 0 held-out accuracy %s", acc)
     k = init_projector_from_heads(model, heads)
     if log is not None:
         log.info("object-token projector: %d units start from the attribute heads", k)

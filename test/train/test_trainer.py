@@ -108,7 +108,7 @@ def test_packed_segments_equal_separate_single_turn_sequences(scenes):
 
 def test_tiny_training_run_writes_a_loadable_model_and_resumes(tmp_path):
     cfg = TrainConfig(model=preset("fo1-tiny"), vocab_size=600, n_frames=12, use_proposer=False, qa_per_frame=3,
-                      batch_size=2, stage0=VisionPretrainConfig(steps=2, batch_frames=2, warmup=1),
+                      batch_size=2, stage0=VisionPretrainConfig(steps=2, batch_frames=2, warmup=1, heldout_frames=2),
                       stage1=StageConfig(3, 1e-3, dict(STAGE1_WEIGHTS), warmup=1, curriculum=[(0.5, 1)]),
                       stage2=StageConfig(3, 1e-3, dict(STAGE2_WEIGHTS), warmup=1), log_every=1, checkpoint_every=2)
     cfg.scene.width, cfg.scene.height = 160, 120
@@ -120,6 +120,8 @@ def test_tiny_training_run_writes_a_loadable_model_and_resumes(tmp_path):
     assert info["train_config"]["stage2"]["steps"] == 3
     state = json.loads((run / "checkpoint" / "trainer_state.json").read_text())
     assert state["stage"] == 3  # both stages done
+    scored = [h["heldout_acc"] for h in state["history"] if "heldout_acc" in h]
+    assert len(scored) == 1 and all(0.0 <= scored[0][k] <= 1.0 for k in ("colour", "category", "size_class"))
     # resuming a finished run does no more steps and rewrites the same weights
     before = {k: v.clone() for k, v in model.state_dict().items()}
     train(cfg, run, out)
@@ -265,6 +267,30 @@ def test_init_vision_from_copies_the_vision_side_only(tmp_path):
             assert not torch.equal(a[k], b[k]), k
     with pytest.raises(ValueError, match="no model.safetensors"):
         init_vision_from(dst, tmp_path)
+
+
+def test_refine_vision_continues_stage_0_from_the_given_encoders(tmp_path):
+    from fo1_ros.model.checkpoint import save_model
+
+    torch.manual_seed(0)
+    save_model(FO1ForCausalLM(preset("fo1-tiny")), tmp_path / "src")
+    src = load_model(tmp_path / "src").state_dict()
+    cfg = TrainConfig(model=preset("fo1-tiny"), vocab_size=600, n_frames=6, use_proposer=False, qa_per_frame=2,
+                      batch_size=2, stage0=VisionPretrainConfig(steps=2, batch_frames=2, warmup=1, heldout_frames=0),
+                      stage1=StageConfig(0, 1e-3, dict(STAGE1_WEIGHTS)), stage2=StageConfig(0, 1e-3, dict(STAGE2_WEIGHTS)))
+    cfg.scene.width, cfg.scene.height = 160, 120
+    pool = tmp_path / "pool"
+    encoder = "model.vision_tower_aux."
+    for refine in (False, True):
+        out = train(cfg, tmp_path / f"run{refine}", tmp_path / f"model{refine}", pool, tmp_path / "src", refine)
+        got = load_model(out).state_dict()
+        same = [torch.allclose(got[k].float(), src[k].float(), atol=1e-3) for k in src if k.startswith(encoder)]
+        assert same and all(same) != refine  # copied as is, or trained on from there
+        history = json.loads((tmp_path / f"run{refine}" / "checkpoint" / "trainer_state.json").read_text())["history"]
+        assert history[0]["init_from"] == str(tmp_path / "src") and history[0]["refined_steps"] == (2 if refine else 0)
+        assert sum(h.get("step", 0) > 0 for h in history if h["stage"] == 0) == (1 if refine else 0)
+    with pytest.raises(ValueError, match="give init_from"):
+        train(cfg, tmp_path / "run_bad", tmp_path / "model_bad", pool, None, True)
 
 
 def test_train_config_device_is_checked():
