@@ -227,18 +227,10 @@ class Example:
     inputs: FrameInputs | None = None
 
 
-def binding_targets(segments: list[list[int]], region_ids: dict[int, int], match: np.ndarray, objects) -> list:
-    """(segment, offset, object) for each region token in `segments` that names a matched region.
-
-    region_ids: token id -> region index; match: (N,) object index per region (-1 none).
-    """
-    out = []
-    for k, ids in enumerate(segments):
-        for t, tok in enumerate(ids):
-            r = region_ids.get(tok)
-            if r is not None and r < len(match) and match[r] >= 0:
-                out.append((k, t, objects[int(match[r])]))
-    return out
+def binding_targets(cites: list[tuple[int, int, int, bool]], match: np.ndarray, objects) -> list:
+    """(segment, offset, object) for each cited region token (Example.cites) whose region is a box of
+    an object. match: (N,) object index per region (-1 none)."""
+    return [(k, t, objects[int(match[K])]) for k, t, K, _ in cites if K < len(match) and match[K] >= 0]
 
 
 def _region_ids(tokenizer) -> dict[int, int]:
@@ -260,9 +252,9 @@ def make_example(frame, rng: np.random.Generator, prompts: PromptBuilder, weight
         answer = prompts.answer_ids(qa.answer)
         segments.append((suffix + answer, [IGNORE_INDEX] * len(suffix) + answer))
     region_ids = _region_ids(prompts.tokenizer)
-    bind = binding_targets([ids for ids, _ in segments], region_ids, regions.match, frame.scene.objects)
     cites = [(k, t, region_ids[tok], lab[t] == IGNORE_INDEX) for k, (ids, lab) in enumerate(segments)
              for t, tok in enumerate(ids) if tok in region_ids]
+    bind = binding_targets(cites, regions.match, frame.scene.objects)
     return Example(frame.rgb, regions.boxes, built.prefix, segments, [qa.task for qa in qas], bind, cites)
 
 

@@ -162,11 +162,10 @@ def test_binding_targets_name_the_matched_object_of_each_cited_region(scenes):
     scene = scenes[0]
     objs = scene.objects
     match = np.array([2, -1, 0])
-    region_ids = {900: 0, 901: 1, 902: 2}
-    segs = [[5, 900, 6, 901], [902, 7], [8, 8]]
-    got = binding_targets(segs, region_ids, match, objs)
+    cites = [(0, 1, 0, True), (0, 3, 1, True), (1, 0, 2, False)]  # (segment, offset, K, in the question)
+    got = binding_targets(cites, match, objs)
     assert got == [(0, 1, objs[2]), (1, 0, objs[0])]
-    assert binding_targets([[903]], {903: 7}, match, objs) == []  # a region index past the list
+    assert binding_targets([(0, 0, 7, False)], match, objs) == []  # a region index past the list
 
 
 def _example_citing_regions(scene, weights: dict, seed: int):
