@@ -18,13 +18,12 @@ from types import SimpleNamespace
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from fo1_ros.model.checkpoint import load_model
 from fo1_ros.synth import make_scene
 from fo1_ros.train.trainer import VALIDATION_SEED_BASE
-from fo1_ros.train.vision_pretrain import (ATTRIBUTES, CHAR_CLASSES, RegionHeads, VisionPretrainConfig,
-                                           _region_batch, attribute_targets)
+from fo1_ros.train.vision_pretrain import (ATTRIBUTES, RegionHeads, VisionPretrainConfig, region_features,
+                                           attribute_hits, attribute_targets, heads_loss)
 
 
 @torch.no_grad()
@@ -34,7 +33,7 @@ def features(model, seeds: list[int], jitter_seed: int | None, cfg: VisionPretra
     feats, objs = [], []
     for k in range(0, len(seeds), 8):
         scenes = [make_scene(s) for s in seeds[k:k + 8]]
-        f, o = _region_batch(model, [SimpleNamespace(rgb=s.rgb, scene=s) for s in scenes], rng, cfg)
+        f, o = region_features(model, [SimpleNamespace(rgb=s.rgb, scene=s) for s in scenes], rng, cfg)
         if f is not None:
             feats.append(f)
             objs += o
@@ -46,11 +45,9 @@ def features(model, seeds: list[int], jitter_seed: int | None, cfg: VisionPretra
 def accuracy(heads: RegionHeads, feats: torch.Tensor, objs) -> dict[str, float]:
     with torch.no_grad():
         logits, tgt = heads(feats), attribute_targets(objs)
-    out = {k: float((logits[k].argmax(-1) == tgt[k]).float().mean()) for k in ATTRIBUTES}
-    has = tgt["has_text"] == 1
-    chars = logits["chars"].argmax(-1)[has] == tgt["chars"][has]
-    out["text_char"] = float(chars.float().mean())
-    out["text_exact"] = float(chars.all(-1).float().mean())
+    out = {k: float(hit.float().mean()) for k, hit in attribute_hits(logits, tgt).items()}
+    has = tgt["has_text"] == 1  # characters right one by one ('' past the end of the text counts too)
+    out["text_char"] = float((logits["chars"].argmax(-1)[has] == tgt["chars"][has]).float().mean())
     return out
 
 
@@ -71,9 +68,7 @@ def probe(model_dir: str, n_fit: int, n_test: int, steps: int) -> tuple[dict, di
     opt = torch.optim.AdamW(heads.parameters(), lr=3e-3, weight_decay=1e-2)
     tgt = attribute_targets(fit_o)
     for _ in range(steps):  # full batch: a few thousand vectors
-        logits = heads(fit_f)
-        loss = sum(F.cross_entropy(logits[k], tgt[k]) for k in ATTRIBUTES)
-        loss = loss + F.cross_entropy(logits["chars"].reshape(-1, len(CHAR_CLASSES)), tgt["chars"].reshape(-1))
+        loss = heads_loss(heads(fit_f), tgt)
         opt.zero_grad()
         loss.backward()
         opt.step()

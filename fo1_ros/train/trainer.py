@@ -42,7 +42,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..model.checkpoint import save_model
 from ..model.config import FO1Config
@@ -54,8 +53,7 @@ from ..model.tokenizer import REGION_TOKENS, SPECIAL_TOKENS, load_tokenizer, tra
 from ..synth import SceneConfig
 from .data import TASKS, QAGenerator, RegionSampling, build_regions
 from .pool import FramePool, build_pool
-from .vision_pretrain import ATTRIBUTES, CHAR_CLASSES, RegionHeads, VisionPretrainConfig, attribute_targets, \
-    pretrain_vision
+from .vision_pretrain import RegionHeads, VisionPretrainConfig, attribute_targets, heads_loss, pretrain_vision
 
 logger = logging.getLogger(__name__)
 
@@ -339,9 +337,7 @@ def forward_examples(model: FO1ForCausalLM, examples: list[Example], per_task: d
         h = out.last_hidden_state[[b for b, _, _ in where], [t for _, t, _ in where]]  # (n, D)
         logits = binding_heads(h)
         tgt = {k: v.to(dev) for k, v in attribute_targets([o for _, _, o in where]).items()}
-        bind = sum(F.cross_entropy(logits[k].float(), tgt[k]) for k in ATTRIBUTES)
-        losses["binding"] = bind + F.cross_entropy(logits["chars"].float().reshape(-1, len(CHAR_CLASSES)),
-                                                   tgt["chars"].reshape(-1))
+        losses["binding"] = heads_loss(logits, tgt)
     if attention:
         if any(captured.get(layer) is None for layer, _ in slots):
             raise RuntimeError("the attention loss needs attention weights: build the model with "

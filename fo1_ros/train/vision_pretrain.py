@@ -74,6 +74,22 @@ def attribute_targets(objs) -> dict[str, torch.Tensor]:
     return t
 
 
+def heads_loss(logits: dict[str, torch.Tensor], tgt: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Summed cross-entropy of RegionHeads `logits` against `attribute_targets` (computed in float32)."""
+    loss = sum(F.cross_entropy(logits[k].float(), tgt[k]) for k in ATTRIBUTES)
+    return loss + F.cross_entropy(logits["chars"].float().reshape(-1, len(CHAR_CLASSES)), tgt["chars"].reshape(-1))
+
+
+@torch.no_grad()
+def attribute_hits(logits: dict[str, torch.Tensor], tgt: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Which predictions are right: {attribute: (N,) bool, "text_exact": (M,) bool for the M objects
+    with text (every character right)}."""
+    hits = {k: logits[k].argmax(-1) == tgt[k] for k in ATTRIBUTES}
+    has = tgt["has_text"] == 1
+    hits["text_exact"] = (logits["chars"].argmax(-1)[has] == tgt["chars"][has]).all(-1)
+    return hits
+
+
 def _jitter(b: np.ndarray, rng: np.random.Generator, frac: float) -> np.ndarray:
     w, h = b[2] - b[0], b[3] - b[1]
     out = b + rng.normal(0, frac, 4) * np.array([w, h, w, h])
@@ -104,7 +120,7 @@ def init_projector_from_heads(model: FO1ForCausalLM, heads: RegionHeads) -> int:
     return k
 
 
-def _region_batch(model: FO1ForCausalLM, frames, rng: np.random.Generator | None, cfg: VisionPretrainConfig):
+def region_features(model: FO1ForCausalLM, frames, rng: np.random.Generator | None, cfg: VisionPretrainConfig):
     """Region features of `frames`' visible objects: ((N, D_region) features, their objects).
     rng jitters the boxes and samples at most cfg.max_objects per frame; None = every visible
     object, exact boxes."""
@@ -138,16 +154,12 @@ def heldout_accuracy(model: FO1ForCausalLM, heads: RegionHeads, frames, cfg: Vis
     right: dict[str, list[float]] = {}
     frames = list(frames)
     for k in range(0, len(frames), chunk):
-        feats, objs = _region_batch(model, frames[k:k + chunk], None, cfg)
+        feats, objs = region_features(model, frames[k:k + chunk], None, cfg)
         if feats is None:
             continue
-        logits = heads(feats)
         tgt = {name: v.to(feats.device) for name, v in attribute_targets(objs).items()}
-        for name in ATTRIBUTES:
-            right.setdefault(name, []).extend((logits[name].argmax(-1) == tgt[name]).float().tolist())
-        has = tgt["has_text"] == 1
-        right.setdefault("text_exact", []).extend(
-            (logits["chars"].argmax(-1)[has] == tgt["chars"][has]).all(-1).float().tolist())
+        for name, hit in attribute_hits(heads(feats), tgt).items():
+            right.setdefault(name, []).extend(hit.float().tolist())
     return {name: round(float(np.mean(v)), 3) if v else float("nan") for name, v in right.items()}
 
 
@@ -175,23 +187,18 @@ def pretrain_vision(model: FO1ForCausalLM, pool, cfg: VisionPretrainConfig, seed
             frame = pool[int(rng.integers(len(pool)))]
             if any(o.visible_pixels > 30 for o in frame.scene.objects):
                 frames.append(frame)
-        feats, objs_all = _region_batch(model, frames, rng, cfg)
+        feats, objs_all = region_features(model, frames, rng, cfg)
         logits = heads(feats)
         tgt = {k: v.to(dev) for k, v in attribute_targets(objs_all).items()}
-        loss = sum(F.cross_entropy(logits[k], tgt[k]) for k in ATTRIBUTES)
-        loss = loss + F.cross_entropy(logits["chars"].reshape(-1, len(CHAR_CLASSES)), tgt["chars"].reshape(-1))
+        loss = heads_loss(logits, tgt)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params + list(heads.parameters()), 1.0)
         opt.step()
         n_frames += len(frames)
-        with torch.no_grad():
-            for k in ATTRIBUTES:
-                acc_hist.setdefault(k, []).append(float((logits[k].argmax(-1) == tgt[k]).float().mean()))
-            has = tgt["has_text"] == 1
-            if has.any():
-                ok = (logits["chars"].argmax(-1)[has] == tgt["chars"][has]).all(-1)
-                acc_hist.setdefault("text_exact", []).append(float(ok.float().mean()))
+        for k, hit in attribute_hits(logits, tgt).items():
+            if len(hit):
+                acc_hist.setdefault(k, []).append(float(hit.float().mean()))
         if (step + 1) % 25 == 0 or step + 1 == cfg.steps:
             accs = {k: round(float(np.mean(v[-25:])), 3) for k, v in acc_hist.items()}
             rate = n_frames / (time.time() - t0)
