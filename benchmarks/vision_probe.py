@@ -78,7 +78,8 @@ def probe(model_dir: str, n_fit: int, n_test: int, steps: int) -> tuple[dict, di
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("models", nargs="+")
-    ap.add_argument("--fit-frames", type=int, default=400, help=f"scenes the heads are fitted on (seeds {FIT_SEED_BASE}..)")
+    ap.add_argument("--fit-frames", type=int, default=400,
+                    help=f"scenes the heads are fitted on (seeds {FIT_SEED_BASE}..)")
     ap.add_argument("--test-frames", type=int, default=100,
                     help=f"scenes of each test set (training seeds 0.., held-out seeds {VALIDATION_SEED_BASE}..)")
     ap.add_argument("--steps", type=int, default=500, help="full-batch steps of the linear heads")

@@ -811,7 +811,8 @@ def main(argv: list[str] | None = None) -> int:
                              "language model afresh (a new run only)")
     parser.add_argument("--refine-vision", action="store_true",
                         help="with --init-from: run stage 0 from those encoders instead of skipping it")
-    parser.add_argument("--stage0-steps", type=_count(0), default=None)
+    parser.add_argument("--stage0-steps", type=_count(0), default=None,
+                        help="override stage0.steps (vision pretraining)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     over = json.loads(Path(args.config).read_text()) if args.config else {}
