@@ -51,6 +51,7 @@ from ..model.processing import FrameInputs, prepare_frame
 from ..model.prompt import PromptBuilder
 from ..model.tokenizer import REGION_TOKENS, SPECIAL_TOKENS, load_tokenizer, train_tokenizer
 from ..synth import SceneConfig
+from .attention import HEAD_PROBS_ATTENTION, PROB_HEADS_ATTR
 from .data import TASKS, QAGenerator, RegionSampling, build_regions
 from .pool import FramePool, build_pool
 from .vision_pretrain import RegionHeads, VisionPretrainConfig, attribute_targets, heads_loss, pretrain_vision
@@ -98,11 +99,13 @@ class StageConfig:
     # must attend to object token K (the induction step), and layer 2 / head 2 at every position
     # from a question's only cited <regionK> to the end of the answer must attend to that
     # <regionK> (carrying it to where the answer is written). The circuit is supervised
-    # directly; the weights and the architecture stay FO1's. Needs eager attention. 0 = off.
+    # directly; the weights and the architecture stay FO1's. Needs a model built with
+    # HEAD_PROBS_ATTENTION (or eager). 0 = off.
     attention_loss: float = 0.0
     # weight of the pointer loss (attention_targets): layer 3 / head 2, where an answer is about to
     # name a <regionK>, must attend to the object tokens still to be named in that group — the
-    # retrieval step of detection, REC and counting. Needs eager attention. 0 = off.
+    # retrieval step of detection, REC and counting. Needs HEAD_PROBS_ATTENTION
+    # (or eager). 0 = off.
     pointer_loss: float = 0.0
 
     def __post_init__(self):
@@ -267,9 +270,10 @@ def forward_examples(model: FO1ForCausalLM, examples: list[Example], per_task: d
 
     per_task: if given, receives {task: (sum of token losses, n tokens)} for this batch.
     binding_heads / attention: the auxiliary losses of StageConfig.binding_loss / attention_loss
-        and pointer_loss (`attention` needs a model built with eager attention). Without them the
-        return is the answer loss; with either, a dict {"answer", "binding", "attention",
-        "pointer"} of scalars (the unused ones 0), also accumulated into per_task["_binding"] etc.
+        and pointer_loss (`attention` needs a model built with HEAD_PROBS_ATTENTION or eager).
+        Without them the return is the answer loss; with either, a dict {"answer", "binding",
+        "attention", "pointer"} of scalars (the unused ones 0), also accumulated into
+        per_task["_binding"] etc.
     """
     cfg = model.config
     inputs = [e.inputs if e.inputs is not None else prepare_frame(e.rgb, e.boxes, cfg) for e in examples]
@@ -304,24 +308,33 @@ def forward_examples(model: FO1ForCausalLM, examples: list[Example], per_task: d
     same = (seg[:, :, None] == seg[:, None, :]) | (seg[:, None, :] == 0)
     allowed = causal[None] & same & (seg[:, None, :] >= 0) & (seg[:, :, None] >= 0)
     allowed |= torch.eye(T, dtype=torch.bool, device=dev)[None]  # padding rows attend to themselves (no NaN)
-    if attention:  # eager attention adds the mask: an additive float mask, same meaning
+    if attention and _attn_implementation(model) == "eager":  # eager adds the mask: additive float, same meaning
         additive = torch.zeros(allowed.shape, dtype=batch.inputs_embeds.dtype, device=dev)
         mask = {"full_attention": additive.masked_fill(~allowed, torch.finfo(additive.dtype).min)[:, None]}
     else:
         mask = {"full_attention": allowed[:, None]}  # (B, 1, T, T), True = attend
-    captured: dict[int, torch.Tensor] = {}
-    hooks = []
+    captured: dict[tuple[int, int], torch.Tensor | None] = {}  # (layer, head) -> (B, T, T) probabilities
+    hooks, marked = [], []
     if attention:
         slots = attention_slots(model)
         for layer in {slot[0] for slot in slots}:
-            def hook(_m, _args, output, layer=layer):
-                captured[layer] = output[1]
-            hooks.append(model.model.layers[layer].self_attn.register_forward_hook(hook))
+            heads = tuple(sorted({h for lo, h in slots if lo == layer}))
+            attn = model.model.layers[layer].self_attn
+            setattr(attn, PROB_HEADS_ATTR, heads)  # read by HEAD_PROBS_ATTENTION, for this pass only
+            marked.append(attn)
+
+            def hook(_m, _args, output, layer=layer, heads=heads):
+                w = output[1]  # eager: (B, H, T, T); HEAD_PROBS_ATTENTION: {head: (B, T, T)}; sdpa: None
+                for h in heads:
+                    captured[(layer, h)] = None if w is None else (w[h] if isinstance(w, dict) else w[:, h])
+            hooks.append(attn.register_forward_hook(hook))
     try:
         out = model(batch.inputs_embeds, pos, mask, labels=batch.labels)
     finally:
         for h in hooks:
             h.remove()
+        for attn in marked:
+            delattr(attn, PROB_HEADS_ATTR)
     if per_task is not None and out.token_losses is not None:
         # the loss at position t predicts token t+1: attribute each target to its segment's task
         keep = batch.labels[:, 1:] != IGNORE_INDEX
@@ -344,9 +357,10 @@ def forward_examples(model: FO1ForCausalLM, examples: list[Example], per_task: d
         tgt = {k: v.to(dev) for k, v in attribute_targets([o for _, _, o in where]).items()}
         losses["binding"] = heads_loss(logits, tgt)
     if attention:
-        if any(captured.get(layer) is None for layer, _ in slots):
+        if any(captured.get(slot) is None for slot in slots):
             raise RuntimeError("the attention loss needs attention weights: build the model with "
-                               "attn_implementation='eager'")
+                               f"attn_implementation={HEAD_PROBS_ATTENTION!r} (or 'eager'), not "
+                               f"{_attn_implementation(model)!r}")
         parts = attention_loss(examples, batch.token_ids, starts, captured, slots)
         losses["attention"] = parts["induction"] + parts["carry"]
         losses["pointer"] = parts["pointer"]
@@ -356,6 +370,10 @@ def forward_examples(model: FO1ForCausalLM, examples: list[Example], per_task: d
             acc[0] += float(losses[name].detach())
             acc[1] += 1
     return losses
+
+
+def _attn_implementation(model: FO1ForCausalLM) -> str:
+    return model.model.layers[0].self_attn.config._attn_implementation
 
 
 ATTN_INDUCTION = (1, 2)  # (layer, head) that reads object token K at a cited <regionK>
@@ -414,11 +432,11 @@ def attention_loss(examples: list[Example], token_ids: torch.Tensor, starts: dic
     """{"induction", "carry", "pointer"}: mean -log of the attention weight the slot's head puts on
     each target's keys (`attention_targets`); 0 where a batch has no target of that kind.
 
-    weights: layer -> (B, H, T, T) attention probabilities of that layer (layers of `slots` only
-    need to be present for the kinds asked for); slots: (layer, head) per kind, in that order.
+    weights: (layer, head) -> (B, T, T) attention probabilities of that head (only the slots of
+    the kinds asked for need to be present); slots: (layer, head) per kind, in that order.
     """
     kinds = [(name, slot, pick) for pick, (name, slot) in enumerate(zip(("induction", "carry", "pointer"), slots))
-             if slot[0] in weights]
+             if slot in weights]
     found: dict[str, tuple[list, list, list]] = {name: ([], [], []) for name, _, _ in kinds}
     for b, e in enumerate(examples):  # every example's targets once, shared by the kinds
         obj_pos = (token_ids[b] == OBJECT_SLOT).nonzero().flatten().tolist()
@@ -433,9 +451,9 @@ def attention_loss(examples: list[Example], token_ids: torch.Tensor, starts: dic
     for name, (layer, head), _ in kinds:
         rows, qs, keys = found[name]
         if not rows:
-            out[name] = weights[layer].new_zeros(())
+            out[name] = weights[(layer, head)].new_zeros(())
             continue
-        w = weights[layer][rows, head, qs].float()  # (n, T)
+        w = weights[(layer, head)][rows, qs].float()  # (n, T)
         on = torch.zeros_like(w, dtype=torch.bool)
         for i, ks in enumerate(keys):
             on[i, ks] = True
@@ -656,10 +674,10 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
     assert all(t in tokenizer.get_vocab() for t in SPECIAL_TOKENS)
 
     torch.manual_seed(cfg.seed)
-    # the attention loss reads attention probabilities: eager attention (same weights, same results)
-    eager = any(st.attention_loss > 0 or st.pointer_loss > 0 for st in (cfg.stage1, cfg.stage2))
+    # the attention losses read a few heads' probabilities: SDPA plus those heads (same weights, same results)
+    probs = any(st.attention_loss > 0 or st.pointer_loss > 0 for st in (cfg.stage1, cfg.stage2))
     device = cfg.torch_device()
-    model = FO1ForCausalLM(mcfg, attn_implementation="eager" if eager else "sdpa").to(device)
+    model = FO1ForCausalLM(mcfg, attn_implementation=HEAD_PROBS_ATTENTION if probs else "sdpa").to(device)
     model.train()
     # throwaway heads of the binding loss (StageConfig.binding_loss); trained, checkpointed, not shipped
     binding_heads = RegionHeads(mcfg.text.hidden_size).to(device)

@@ -223,27 +223,42 @@ def test_attention_targets_point_at_the_cited_object_carry_it_and_point_at_named
     assert pointer2 == [(13, [54, 50, 52]), (14, [50, 52]), (15, [52]), (17, [50])]
 
 
-def test_attention_loss_needs_eager_and_keeps_the_answer_loss(scenes):
-    """The additive mask of the eager path gives the same answer loss as the boolean sdpa mask;
-    the attention loss is finite, positive and reaches the supervised heads."""
+def test_attention_loss_needs_head_probs_and_keeps_the_answer_loss(scenes):
+    """SDPA + the supervised heads' probabilities (HEAD_PROBS_ATTENTION) gives the eager path's
+    answer loss, attention losses and gradients; plain sdpa refuses the attention loss; the
+    answer loss is the one without the attention loss."""
+    from fo1_ros.train.attention import HEAD_PROBS_ATTENTION, PROB_HEADS_ATTR
     from fo1_ros.train.trainer import attention_slots
 
     ex, _ = _example_citing_regions(scenes[2], {"vqa": 1.0, "detect": 1.0}, seed=1)
     assert ex.cites
     torch.manual_seed(0)
     sdpa = FO1ForCausalLM(preset("fo1-tiny"))
-    eager = FO1ForCausalLM(preset("fo1-tiny"), attn_implementation="eager")
-    eager.load_state_dict(sdpa.state_dict())
+    models = {impl: FO1ForCausalLM(preset("fo1-tiny"), attn_implementation=impl)
+              for impl in ("eager", HEAD_PROBS_ATTENTION)}
+    for m in models.values():
+        m.load_state_dict(sdpa.state_dict())
     plain = forward_examples(sdpa, [ex])
-    with pytest.raises(RuntimeError, match="eager"):
+    with pytest.raises(RuntimeError, match=HEAD_PROBS_ATTENTION):
         forward_examples(sdpa, [ex], attention=True)
-    losses = forward_examples(eager, [ex], attention=True)
-    assert abs(float(plain) - float(losses["answer"])) < 1e-4
-    assert torch.isfinite(losses["attention"]) and float(losses["attention"]) > 0
-    assert torch.isfinite(losses["pointer"]) and float(losses["pointer"]) > 0  # the detection answers name regions
-    losses["attention"].backward()
-    (layer, _), _, _ = attention_slots(eager)
-    assert float(eager.model.layers[layer].self_attn.q_proj.weight.grad.abs().sum()) > 0
+    losses, grads = {}, {}
+    for impl, m in models.items():
+        losses[impl] = forward_examples(m, [ex], attention=True)
+        (losses[impl]["attention"] + losses[impl]["pointer"]).backward()
+        grads[impl] = {n: p.grad.clone() for n, p in m.named_parameters() if p.grad is not None}
+        assert not any(hasattr(m.model.layers[i].self_attn, PROB_HEADS_ATTR) for i in range(len(m.model.layers)))
+    eager, probs = losses["eager"], losses[HEAD_PROBS_ATTENTION]
+    assert abs(plain.item() - eager["answer"].item()) < 1e-4 and abs(plain.item() - probs["answer"].item()) < 1e-4
+    assert torch.isfinite(eager["attention"]) and float(eager["attention"]) > 0
+    assert float(eager["pointer"]) > 0  # the detection answers name regions
+    for name in ("attention", "pointer"):
+        assert abs(float(eager[name]) - float(probs[name])) < 1e-4, name
+    (layer, _), _, _ = attention_slots(models["eager"])
+    q = f"model.layers.{layer}.self_attn.q_proj.weight"
+    assert float(grads["eager"][q].abs().sum()) > 0
+    assert grads["eager"].keys() == grads[HEAD_PROBS_ATTENTION].keys()
+    for n, g in grads["eager"].items():
+        assert torch.allclose(g, grads[HEAD_PROBS_ATTENTION][n], atol=1e-5, rtol=1e-3), n
 
 
 def test_init_vision_from_copies_the_vision_side_only(tmp_path):
@@ -375,18 +390,18 @@ def test_attention_loss_is_minus_log_of_the_attention_on_each_targets_keys():
     token_ids[0, [50, 52, 54]] = OBJECT_SLOT
     starts = {(0, 0): 100, (0, 1): 109}
     g = torch.Generator().manual_seed(0)
-    weights = {L: torch.rand(1, 3, T, T, generator=g).softmax(-1) for L in (1, 2)}
     slots = ((1, 2), (2, 1), (2, 2))
+    weights = {slot: torch.rand(1, T, T, generator=g).softmax(-1) for slot in slots}
     out = attention_loss([e], token_ids, starts, weights, slots)
 
     def direct(layer, head, targets):
-        return float(np.mean([-np.log(float(weights[layer][0, head, q, ks].sum()) + 1e-6) for q, ks in targets]))
+        return float(np.mean([-np.log(float(weights[(layer, head)][0, q, ks].sum()) + 1e-6) for q, ks in targets]))
 
     assert abs(float(out["induction"]) - direct(1, 2, [(103, [54]), (110, [50]), (112, [52])])) < 1e-5
     assert abs(float(out["carry"]) - direct(2, 1, [(p, [103]) for p in range(104, 108)])) < 1e-5
     assert abs(float(out["pointer"]) - direct(2, 2, [(111, [52])])) < 1e-5
     # a layer whose weights were not captured gives no entry for its kinds
-    assert set(attention_loss([e], token_ids, starts, {1: weights[1]}, slots)) == {"induction"}
+    assert set(attention_loss([e], token_ids, starts, {(1, 2): weights[(1, 2)]}, slots)) == {"induction"}
 
 
 def test_shuffled_region_lists_hold_the_same_regions_in_another_order(scenes):
