@@ -517,8 +517,9 @@ class BatchLoader:
         global _LOADER_ARGS
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # the tokenizer is used after the fork
         _LOADER_ARGS = self.args
-        with mp.get_context("fork").Pool(self.workers, initializer=_loader_init) as pool:
-            pending: deque = deque()
+        pool = mp.get_context("fork").Pool(self.workers, initializer=_loader_init)
+        pending: deque = deque()
+        try:
             nxt = start
             while nxt < stop or pending:
                 while nxt < stop and len(pending) < self.ahead:
@@ -526,6 +527,18 @@ class BatchLoader:
                     nxt += 1
                 step, res = pending.popleft()
                 yield step, res.get()
+        finally:
+            # End the workers gracefully: let the batches in flight finish (at most `ahead`), then
+            # close + join. Pool.terminate() with tasks queued can deadlock (a worker killed while
+            # it holds the task queue's lock); it stays the fallback for a worker that hangs.
+            deadline = time.monotonic() + 120.0
+            for _, res in pending:
+                res.wait(max(0.0, deadline - time.monotonic()))
+            if all(res.ready() for _, res in pending):
+                pool.close()
+                pool.join()
+            else:
+                pool.terminate()
 
 
 # ---- training loop -----------------------------------------------------------------------------

@@ -461,7 +461,7 @@ def content(d: Driver, scenes) -> None:
     answer = d.call(SetQueries, "set_queries", SetQueries.Request(queries=categories))
     d.check("set_queries", answer.success, answer.message)
     hits = total = 0
-    count_ok = frames = 0
+    count_err = count_n = truth_sum = frames = consistent = 0
     for k, scene in enumerate(scenes):
         stamp = 30_000_000_000 + k * 1_000_000_000
         got = d.send_until("detections", scene, stamp, timeout=240.0, proposals=False)
@@ -480,13 +480,25 @@ def content(d: Driver, scenes) -> None:
         counts = d.by_stamp("counts", stamp)
         if counts:
             truth = {c: sum(o.category == c for o in scene.objects) for c in categories}
-            count_ok += all(abs(c.count - truth[c.label]) <= 1 for c in counts[0].counts)
+            for c in counts[0].counts:
+                count_err += abs(c.count - truth[c.label])
+                truth_sum += truth[c.label]
+                count_n += 1
+            labelled = {q: sorted(r.index for r in got[0].regions if r.label == q) for q in categories}
+            consistent += all(c.count == len(c.region_indices) and sorted(c.region_indices) == labelled[c.label]
+                              for c in counts[0].counts) and len(counts[0].counts) == len(categories)
     d.check("content_every_frame_answered", frames == len(scenes), f"{frames}/{len(scenes)} frames")
     precision = hits / total if total else 0.0
     d.check("content_detection_precision", total > 0 and precision >= 0.5,
             f"{hits}/{total} labelled regions lie on an object of that category")
-    d.check("content_counts_within_one", frames and count_ok / frames >= 0.5,
-            f"{count_ok}/{frames} frames")
+    # counts come from the frame's own detections: the regions a count names are the ones labelled so
+    d.check("content_counts_match_detections", frames > 0 and consistent == frames, f"{consistent}/{frames} frames")
+    # and they carry content: closer to the truth than answering 0 for every query would be. (The
+    # frames are views of one scene, so this is one sample of the model's counting; its accuracy is
+    # measured by `fo1-ros eval` on 500 scenes.)
+    mae, zero = count_err / max(count_n, 1), truth_sum / max(count_n, 1)
+    d.check("content_counts_beat_zero", count_n > 0 and mae < zero,
+            f"mean |count - truth| {mae:.2f} over {count_n} (frame, query) pairs; answering 0 gives {zero:.2f}")
 
 
 def main() -> None:

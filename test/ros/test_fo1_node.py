@@ -60,9 +60,10 @@ PLUMBING_CHECKS = [
     "status_counts_frames_and_drops", "driver_completed", "node_alive_after_everything",
 ]
 # The shipped model's content on the driver's scenes: labelled detections on an object of that
-# category (floor 0.5) and counts within one of the truth on at least half the frames (README "Accuracy").
+# category (floor 0.5); counts that name exactly the regions labelled so and beat answering 0.
 CONTENT_CHECKS = ["node_active_at_start", "set_queries", "content_every_frame_answered",
-                  "content_detection_precision", "content_counts_within_one",
+                  "content_detection_precision", "content_counts_match_detections",
+                  "content_counts_beat_zero",
                   "driver_completed", "node_alive_after_everything"]
 
 
