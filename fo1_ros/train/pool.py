@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing as mp
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -79,6 +80,10 @@ def build_pool(out: str | Path, seeds: list[int], config: SceneConfig | None = N
         logger.info("reusing frame pool %s", out)
         return out
     n = len(seeds)
+    need, free = n * config.height * config.width * 3, shutil.disk_usage(out).free
+    if need > free:  # fail before rendering, not hours in with a truncated file
+        raise OSError(f"a frame pool of {n} frames at {config.width}x{config.height} needs {need / 2**30:.1f} GiB "
+                      f"in {out}, which has {free / 2**30:.1f} GiB free; use --pool-dir elsewhere or fewer --frames")
     frames = np.lib.format.open_memmap(out / "frames.npy", mode="w+", dtype=np.uint8,
                                        shape=(n, config.height, config.width, 3))
     all_boxes, all_scores, offsets, objects = [], [], [0], []

@@ -428,3 +428,15 @@ def test_train_cli_refuses_cuda_without_a_gpu_before_any_work(tmp_path, capsys):
     assert exit_info.value.code == 2
     assert "sees no CUDA device" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()  # nothing rendered or written
+
+
+def test_frame_pool_larger_than_the_free_disk_is_refused_before_rendering(tmp_path):
+    """A pool that cannot fit fails at once with the sizes, not hours in with a truncated file."""
+    import shutil
+
+    from fo1_ros.train.pool import build_pool
+
+    n = shutil.disk_usage(tmp_path).free // (640 * 480 * 3) + 1  # one frame more than fits
+    with pytest.raises(OSError, match="GiB free"):
+        build_pool(tmp_path / "pool", list(range(n)))
+    assert not (tmp_path / "pool" / "frames.npy").exists()
