@@ -68,6 +68,15 @@ def _init_worker(use_proposer: bool) -> None:
         _render.proposer = make_proposal_source("rgbd")  # type: ignore[attr-defined]
 
 
+def check_pool_fits(out: Path, n: int, config: SceneConfig) -> None:
+    """Raise OSError when `n` frames of `config` do not fit on the disk holding `out` (checked
+    before rendering, not hours in with a truncated file)."""
+    need, free = n * config.height * config.width * 3, shutil.disk_usage(out).free
+    if need > free:
+        raise OSError(f"a frame pool of {n} frames at {config.width}x{config.height} needs {need / 2**30:.1f} GiB "
+                      f"in {out}, which has {free / 2**30:.1f} GiB free; use --pool-dir elsewhere or fewer --frames")
+
+
 def build_pool(out: str | Path, seeds: list[int], config: SceneConfig | None = None, workers: int = 2,
                use_proposer: bool = True) -> Path:
     """Render `seeds` into `out` (resumable: an existing complete pool is reused)."""
@@ -80,10 +89,7 @@ def build_pool(out: str | Path, seeds: list[int], config: SceneConfig | None = N
         logger.info("reusing frame pool %s", out)
         return out
     n = len(seeds)
-    need, free = n * config.height * config.width * 3, shutil.disk_usage(out).free
-    if need > free:  # fail before rendering, not hours in with a truncated file
-        raise OSError(f"a frame pool of {n} frames at {config.width}x{config.height} needs {need / 2**30:.1f} GiB "
-                      f"in {out}, which has {free / 2**30:.1f} GiB free; use --pool-dir elsewhere or fewer --frames")
+    check_pool_fits(out, n, config)
     frames = np.lib.format.open_memmap(out / "frames.npy", mode="w+", dtype=np.uint8,
                                        shape=(n, config.height, config.width, 3))
     all_boxes, all_scores, offsets, objects = [], [], [0], []

@@ -431,12 +431,15 @@ def test_train_cli_refuses_cuda_without_a_gpu_before_any_work(tmp_path, capsys):
 
 
 def test_frame_pool_larger_than_the_free_disk_is_refused_before_rendering(tmp_path):
-    """A pool that cannot fit fails at once with the sizes, not hours in with a truncated file."""
+    """A pool that cannot fit fails at once with the sizes (build_pool checks before rendering)."""
     import shutil
 
-    from fo1_ros.train.pool import build_pool
+    from fo1_ros.synth import SceneConfig
+    from fo1_ros.train.pool import check_pool_fits
 
-    n = shutil.disk_usage(tmp_path).free // (640 * 480 * 3) + 1  # one frame more than fits
+    cfg = SceneConfig()
+    fits = shutil.disk_usage(tmp_path).free // (cfg.width * cfg.height * 3)
+    check_pool_fits(tmp_path, 1, cfg)
+    check_pool_fits(tmp_path, fits // 2, cfg)
     with pytest.raises(OSError, match="GiB free"):
-        build_pool(tmp_path / "pool", list(range(n)))
-    assert not (tmp_path / "pool" / "frames.npy").exists()
+        check_pool_fits(tmp_path, fits + 1, cfg)
