@@ -21,8 +21,10 @@ after the prefix). So every training question is exactly a single-turn question 
 engine asks it, while the frame is encoded once for all of them.
 
 Runs are resumable (`--run-dir` keeps checkpoints), seeded, and print progress with loss,
-throughput and ETA. Training seeds are 0..n_frames-1; evaluation uses disjoint seeds
-(`fo1_ros.eval.EVAL_SEED_BASE`).
+throughput and ETA. Training seeds are first_seed..first_seed+n_frames-1 (first_seed 0 by
+default), always below the stage-0 validation seeds (VALIDATION_SEED_BASE) and the evaluation
+seeds (`fo1_ros.eval.EVAL_SEED_BASE`). `--continue-from MODEL_DIR` trains a finished model's
+stage 2 further (all of its weights, its tokenizer), e.g. on scenes it has not seen.
 """
 
 from __future__ import annotations
@@ -129,6 +131,9 @@ class TrainConfig:
     # encoders gained REC 0.368 -> 0.501, caption 0.504 -> 0.572, reasoning 0.420 -> 0.538
     # (500 held-out scenes; detection mAP 0.217 -> 0.211). The pool: ~12 min, ~11 GB on disk.
     n_frames: int = 12000
+    # seed of the first training scene: a continuation (--continue-from) can train on scenes the
+    # model has not seen (e.g. first_seed 12000 after a run on 0..11999)
+    first_seed: int = 0
     scene: SceneConfig = field(default_factory=SceneConfig)
     use_proposer: bool = True  # train on the default proposer's boxes as well as jittered GT boxes
     qa_per_frame: int = 12
@@ -193,11 +198,16 @@ class TrainConfig:
             self.stage0 = VisionPretrainConfig(**self.stage0)
         if self.batch_size < 1 or self.qa_per_frame < 1 or self.n_frames < 1:
             raise ValueError("batch_size, qa_per_frame and n_frames must be >= 1")
-        if self.n_frames > VALIDATION_SEED_BASE:
-            raise ValueError(f"n_frames {self.n_frames} would reach the held-out seeds from {VALIDATION_SEED_BASE}")
+        if self.first_seed < 0 or self.first_seed + self.n_frames > VALIDATION_SEED_BASE:
+            raise ValueError(f"training seeds {self.first_seed}..{self.first_seed + self.n_frames - 1} (first_seed, "
+                             f"n_frames) must lie in 0..{VALIDATION_SEED_BASE - 1}, below the held-out seeds")
         if self.pool_workers < 1 or self.data_workers < 0:
             raise ValueError(f"pool_workers must be >= 1 and data_workers >= 0, got {self.pool_workers}, "
                              f"{self.data_workers}")
+
+    def training_seeds(self) -> list[int]:
+        """Seeds of the training scenes (the frame pool), in order."""
+        return list(range(self.first_seed, self.first_seed + self.n_frames))
 
     def torch_device(self) -> torch.device:
         """The device training runs on; raises ValueError for an unusable `device`."""
@@ -646,17 +656,34 @@ def init_vision_from(model: FO1ForCausalLM, model_dir: str | Path) -> int:
 
 
 def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: str | Path | None = None,
-          init_from: str | Path | None = None, refine_vision: bool = False) -> Path:
+          init_from: str | Path | None = None, refine_vision: bool = False,
+          continue_from: str | Path | None = None) -> Path:
     """Train (or resume) and write the final model folder to `out_dir`.
 
     init_from: a model folder whose vision side replaces stage 0 (`init_vision_from`); only
     used when the run has no checkpoint yet. refine_vision: with init_from, run stage 0
     (cfg.stage0) from those weights instead of skipping it — more vision pretraining without
-    starting over."""
+    starting over. continue_from: a model folder (or a run's checkpoint folder) whose every
+    weight, tokenizer and architecture the run starts from, going straight to stage 2
+    (cfg.stage2); its optimizer moments and binding heads are taken when the folder has them
+    (a checkpoint), else they start afresh. Only used when the run has no checkpoint yet."""
     if refine_vision and init_from is None:
         raise ValueError("refine_vision continues the vision side of init_from; give init_from")
+    if continue_from is not None and init_from is not None:
+        raise ValueError("give init_from (vision side only) or continue_from (the whole model), not both")
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    fresh = not (run_dir / "checkpoint" / "trainer_state.json").exists()
+    if continue_from is not None and fresh:
+        continue_from = Path(continue_from)
+        if not (continue_from / "model.safetensors").exists() or not (continue_from / "config.json").exists():
+            raise ValueError(f"continue_from {continue_from}: needs a model folder with config.json and "
+                             "model.safetensors")
+        # the architecture is the continued model's own; the tokenizer ids are set again below
+        cfg.model = FO1Config.from_json_file(continue_from / "config.json")
+        tok_dir = run_dir / "tokenizer"
+        if not (tok_dir / "tokenizer.json").exists():
+            load_tokenizer(continue_from).save_pretrained(str(tok_dir))
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     t_start = time.time()
@@ -665,7 +692,7 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
 
     pool_dir = Path(pool_dir) if pool_dir else run_dir / "pool"
     t0 = time.time()
-    build_pool(pool_dir, list(range(cfg.n_frames)), cfg.scene, workers=cfg.pool_workers,
+    build_pool(pool_dir, cfg.training_seeds(), cfg.scene, workers=cfg.pool_workers,
                use_proposer=cfg.use_proposer)
     pool = FramePool(pool_dir)
     heldout = None
@@ -720,6 +747,21 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
         state = json.loads((ckpt / "trainer_state.json").read_text())
         logger.info("resumed from %s at stage %d step %d", ckpt, state["stage"], state["step"])
         sys.stderr.write(f"resumed at stage {state['stage']} step {state['step']}\n")
+    elif continue_from is not None:
+        from ..model.checkpoint import load_state_dict_checked
+
+        load_state_dict_checked(model, continue_from)
+        taken = ["weights"]
+        if (continue_from / "binding_heads.pt").exists():
+            binding_heads.load_state_dict(torch.load(continue_from / "binding_heads.pt", weights_only=True,
+                                                     map_location=device))
+            taken.append("binding heads")
+        if (continue_from / "optimizer.pt").exists():
+            opt.load_state_dict(torch.load(continue_from / "optimizer.pt", weights_only=True, map_location=device))
+            taken.append("optimizer moments")
+        state["stage"] = 2
+        state["history"].append({"stage": 2, "continue_from": str(continue_from), "taken": taken})
+        sys.stderr.write(f"stages 0-1 skipped: continuing {continue_from} ({', '.join(taken)}) with stage 2\n")
     elif init_from is not None:
         n = init_vision_from(model, init_from)
         state["history"].append({"stage": 0, "init_from": str(init_from), "tensors": n,
@@ -813,7 +855,7 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
     save_model(model, out_dir, tokenizer, dtype=torch.float16)
     info = {"train_config": cfg.to_dict(), "pool_seconds": t_pool, "train_seconds": state["elapsed_s"],
             "wall_seconds_this_run": time.time() - t_start, "final_losses": state["history"][-4:],
-            "training_seeds": [0, cfg.n_frames - 1], "torch": torch.__version__}
+            "training_seeds": [cfg.first_seed, cfg.first_seed + cfg.n_frames - 1], "torch": torch.__version__}
     (out_dir / "training_info.json").write_text(json.dumps(info, indent=2))
     return out_dir
 
@@ -846,6 +888,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--init-from", default=None, metavar="MODEL_DIR",
                         help="skip stage 0: take the encoders and projectors of this model folder, train the "
                              "language model afresh (a new run only)")
+    parser.add_argument("--continue-from", default=None, metavar="MODEL_DIR",
+                        help="skip stages 0-1: start stage 2 from every weight and the tokenizer of this model "
+                             "folder or checkpoint (a new run only; see also first_seed in --config)")
     parser.add_argument("--refine-vision", action="store_true",
                         help="with --init-from: run stage 0 from those encoders instead of skipping it")
     parser.add_argument("--stage0-steps", type=_count(0), default=None,
@@ -878,6 +923,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg.torch_device()  # before the pool is rendered
     except ValueError as e:
         parser.error(str(e))
-    out = train(cfg, args.run_dir, args.out, args.pool_dir, args.init_from, args.refine_vision)
+    if args.continue_from and args.init_from:
+        parser.error("--continue-from takes the whole model, --init-from its vision side: give one")
+    out = train(cfg, args.run_dir, args.out, args.pool_dir, args.init_from, args.refine_vision, args.continue_from)
     print(f"model written to {out}")
     return 0

@@ -307,6 +307,49 @@ def test_refine_vision_continues_stage_0_from_the_given_encoders(tmp_path):
         train(cfg, tmp_path / "run_bad", tmp_path / "model_bad", pool, None, True)
 
 
+def test_continue_from_starts_stage_2_from_the_whole_model_on_new_scenes(tmp_path):
+    cfg = TrainConfig(model=preset("fo1-tiny"), vocab_size=600, n_frames=4, use_proposer=False, qa_per_frame=2,
+                      batch_size=2, stage0=VisionPretrainConfig(steps=0, heldout_frames=0),
+                      stage1=StageConfig(1, 1e-3, dict(STAGE1_WEIGHTS)), stage2=StageConfig(1, 1e-3, dict(STAGE2_WEIGHTS)))
+    cfg.scene.width, cfg.scene.height = 160, 120
+    src = train(cfg, tmp_path / "run0", tmp_path / "src", tmp_path / "pool0")
+    before = load_model(src).state_dict()
+    for steps in (0, 2):
+        cont = TrainConfig(**{**cfg.to_dict(), "model": preset("fo1-small").to_dict(), "first_seed": 50})
+        cont.stage2.steps = steps
+        run = tmp_path / f"cont{steps}"
+        out = train(cont, run, tmp_path / f"model{steps}", tmp_path / f"pool{steps}", continue_from=src)
+        after = load_model(out).state_dict()  # the source's architecture, not the config's fo1-small
+        same = [torch.equal(before[k], after[k]) for k in before]
+        assert all(same) if steps == 0 else not all(same)
+        state = json.loads((run / "checkpoint" / "trainer_state.json").read_text())
+        assert state["history"][0] == {"stage": 2, "continue_from": str(src), "taken": ["weights"]}
+        assert not any(h.get("stage") in (0, 1) for h in state["history"])
+        assert sum(h.get("stage") == 2 and h.get("step", 0) > 0 for h in state["history"]) == (1 if steps else 0)
+        assert json.loads((tmp_path / f"pool{steps}" / "pool.json").read_text())["seeds"] == [50, 51, 52, 53]
+        assert (run / "tokenizer" / "tokenizer.json").read_text() == (src / "tokenizer.json").read_text()
+    # a run's checkpoint also carries the optimizer moments and the binding heads
+    out = train(cont, tmp_path / "cont_ckpt", tmp_path / "model_ckpt", tmp_path / "pool2",
+                continue_from=tmp_path / "run0" / "checkpoint")
+    state = json.loads((tmp_path / "cont_ckpt" / "checkpoint" / "trainer_state.json").read_text())
+    assert state["history"][0]["taken"] == ["weights", "binding heads", "optimizer moments"]
+    with pytest.raises(ValueError, match="not both"):
+        train(cfg, tmp_path / "bad", tmp_path / "m_bad", tmp_path / "pool0", init_from=src, continue_from=src)
+    with pytest.raises(ValueError, match="needs a model folder"):
+        train(cfg, tmp_path / "bad2", tmp_path / "m_bad2", tmp_path / "pool0", continue_from=tmp_path / "pool0")
+
+
+def test_training_seeds_stay_below_the_held_out_seeds():
+    from fo1_ros.train.trainer import VALIDATION_SEED_BASE
+
+    assert TrainConfig(n_frames=3, first_seed=7).training_seeds() == [7, 8, 9]
+    TrainConfig(n_frames=10, first_seed=VALIDATION_SEED_BASE - 10)
+    for bad in ({"n_frames": 10, "first_seed": VALIDATION_SEED_BASE - 9}, {"first_seed": -1},
+                {"n_frames": VALIDATION_SEED_BASE + 1}):
+        with pytest.raises(ValueError, match="below the held-out seeds"):
+            TrainConfig(**bad)
+
+
 def test_train_config_device_is_checked():
     assert TrainConfig(device="cpu").torch_device() == torch.device("cpu")
     assert TrainConfig().torch_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
