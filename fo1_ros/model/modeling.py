@@ -32,6 +32,22 @@ from .region import HFRE
 from .vision import DavitAuxTower, QwenVisionTower, build_projector
 
 
+def check_transformers_api(forward=Qwen2_5_VLTextModel.forward) -> None:
+    """Raise ImportError unless the text model takes `cache=` (and returns `.cache`), as in
+    transformers >= 5.24. Older releases call both `past_key_values`: the KV cache would be
+    ignored silently and the forward pass fail later with an AttributeError."""
+    import inspect
+
+    import transformers
+
+    if "cache" not in inspect.signature(forward).parameters:
+        raise ImportError(f"fo1_ros needs transformers>=5.24,<6 (installed: {transformers.__version__}, whose "
+                          "Qwen2.5-VL text model has no `cache` argument); pip install 'transformers>=5.24,<6'")
+
+
+check_transformers_api()
+
+
 def text_config_to_hf(cfg: FO1Config, attn_implementation: str) -> Qwen2_5_VLTextConfig:
     from transformers.utils import logging as hf_logging
 

@@ -254,3 +254,16 @@ def test_encoded_frame_dataclass_holds_tokens(tiny):
     with torch.no_grad():
         frame = _frame(tiny)
     assert isinstance(frame, EncodedFrame) and frame.region_features.shape[1] == tiny.config.region_hidden_size
+
+
+def test_an_older_transformers_text_model_is_refused_by_name():
+    from fo1_ros.model.modeling import check_transformers_api
+
+    check_transformers_api()  # the installed one (pinned >= 5.24) passes
+
+    def forward_5_17(self, input_ids=None, attention_mask=None, position_ids=None, past_key_values=None,
+                     inputs_embeds=None, use_cache=None, **kwargs):
+        pass
+
+    with pytest.raises(ImportError, match=r"transformers>=5.24.*installed: .*no `cache` argument"):
+        check_transformers_api(forward_5_17)
