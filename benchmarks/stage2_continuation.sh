@@ -55,15 +55,16 @@ rate=$(tr '\r' '\n' < $R/probe.log | grep -o '[0-9.]* frames/s' | awk '{v[NR] = 
 el "probe rc $rc: $PROBE_STEPS steps in $probe_s s, ${rate:-?} frames/s after the first interval"
 [ $rc -eq 0 ] && [ -n "$rate" ] || { tail -30 $R/probe.log; cp $R/probe.log $DEST/; exit 1; }
 
-# 3. the run: steps that fit what is left (start-up as in the probe, 30 s for the export)
+# 3. the run: steps that fit what is left (start-up as in the probe, 60 s for the export and exit)
 left=$(( BUDGET_S - ($(date +%s) - T0) ))
-steps=$($PY -c "r=$rate; p=$probe_s; b=$BATCH; n=$PROBE_STEPS; start=max(0.0, p - n * b / r); print(max(0, int(($left - start - 30) * r / b)))")
+steps=$($PY -c "r=$rate; p=$probe_s; b=$BATCH; n=$PROBE_STEPS; start=max(0.0, p - n * b / r); print(max(0, int(($left - start - 60) * r / b)))")
 el "run: $steps steps of $BATCH frames ($left s left)"
 cfg $R/run.json $steps 25
 timeout $(( left - 10 )) bash -c "$(declare -f fo1train); fo1train --run-dir $R/run --pool-dir $R/pool --config $R/run.json \
   --continue-from $SRC --out $R/m_run" > $R/run.log 2>&1
 el "run rc $?"
-[ -f $R/m_run/model.safetensors ] || $PY -c "
+# a model folder with training_info.json is complete even when the timeout caught the interpreter's exit
+[ -f $R/m_run/training_info.json ] || $PY -c "
 import shutil, torch
 from fo1_ros.model.checkpoint import load_model, save_model
 from fo1_ros.model.tokenizer import load_tokenizer
