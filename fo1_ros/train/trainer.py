@@ -126,7 +126,7 @@ class TrainConfig:
     model: FO1Config = field(default_factory=FO1Config)
     vocab_size: int = 1024
     # Data
-    # training scenes (seeds 0..n_frames-1). On 4000 the encoders memorised the frames (probe shape
+    # training scenes (seeds first_seed..first_seed+n_frames-1). On 4000 the encoders memorised the frames (probe shape
     # 0.668 on them vs 0.582 held out); on 12 000 0.653 vs 0.621, and the model trained on those
     # encoders gained REC 0.368 -> 0.501, caption 0.504 -> 0.572, reasoning 0.420 -> 0.538
     # (500 held-out scenes; detection mAP 0.217 -> 0.211). The pool: ~12 min, ~11 GB on disk.
@@ -676,8 +676,7 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
         raise ValueError("give init_from (vision side only) or continue_from (the whole model), not both")
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    fresh = not (run_dir / "checkpoint" / "trainer_state.json").exists()
-    if continue_from is not None and fresh:
+    if continue_from is not None:  # also when resuming such a run: its architecture is the source's
         continue_from = Path(continue_from)
         if not (continue_from / "model.safetensors").exists() or not (continue_from / "config.json").exists():
             raise ValueError(f"continue_from {continue_from}: needs a model folder with config.json and "

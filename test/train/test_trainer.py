@@ -328,6 +328,9 @@ def test_continue_from_starts_stage_2_from_the_whole_model_on_new_scenes(tmp_pat
         assert sum(h.get("stage") == 2 and h.get("step", 0) > 0 for h in state["history"]) == (1 if steps else 0)
         assert json.loads((tmp_path / f"pool{steps}" / "pool.json").read_text())["seeds"] == [50, 51, 52, 53]
         assert (run / "tokenizer" / "tokenizer.json").read_text() == (src / "tokenizer.json").read_text()
+    # resuming that run (same arguments) takes the source's architecture again, not the config's
+    cont.stage2.steps = 3
+    train(cont, tmp_path / "cont2", tmp_path / "model2b", tmp_path / "pool2", continue_from=src)
     # a run's checkpoint also carries the optimizer moments and the binding heads
     out = train(cont, tmp_path / "cont_ckpt", tmp_path / "model_ckpt", tmp_path / "pool2",
                 continue_from=tmp_path / "run0" / "checkpoint")
