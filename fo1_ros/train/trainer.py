@@ -735,32 +735,31 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
     opt = torch.optim.AdamW(groups, lr=cfg.stage1.lr, betas=(0.9, 0.98))
     state = {"stage": 0, "step": 0, "elapsed_s": 0.0, "history": []}
     ckpt = run_dir / "checkpoint"
-    if (ckpt / "trainer_state.json").exists():
-        from ..model.checkpoint import load_state_dict_checked
+    from ..model.checkpoint import load_state_dict_checked
 
-        load_state_dict_checked(model, ckpt)
-        if (ckpt / "binding_heads.pt").exists():
-            binding_heads.load_state_dict(torch.load(ckpt / "binding_heads.pt", weights_only=True,
+    def load_weights(folder: Path) -> list[str]:
+        """Model weights, and the binding heads / optimizer moments where `folder` has them."""
+        load_state_dict_checked(model, folder)
+        taken = ["weights"]
+        if (folder / "binding_heads.pt").exists():
+            binding_heads.load_state_dict(torch.load(folder / "binding_heads.pt", weights_only=True,
                                                      map_location=device))
-        try:
-            opt.load_state_dict(torch.load(ckpt / "optimizer.pt", weights_only=True, map_location=device))
-        except ValueError as e:  # a checkpoint written before the binding heads existed
-            logger.warning("optimizer state not restored (%s); moments restart", e)
+            taken.append("binding heads")
+        if (folder / "optimizer.pt").exists():
+            try:
+                opt.load_state_dict(torch.load(folder / "optimizer.pt", weights_only=True, map_location=device))
+                taken.append("optimizer moments")
+            except ValueError as e:  # a checkpoint written before the binding heads existed
+                logger.warning("optimizer state not restored (%s); moments restart", e)
+        return taken
+
+    if (ckpt / "trainer_state.json").exists():
+        load_weights(ckpt)
         state = json.loads((ckpt / "trainer_state.json").read_text())
         logger.info("resumed from %s at stage %d step %d", ckpt, state["stage"], state["step"])
         sys.stderr.write(f"resumed at stage {state['stage']} step {state['step']}\n")
     elif continue_from is not None:
-        from ..model.checkpoint import load_state_dict_checked
-
-        load_state_dict_checked(model, continue_from)
-        taken = ["weights"]
-        if (continue_from / "binding_heads.pt").exists():
-            binding_heads.load_state_dict(torch.load(continue_from / "binding_heads.pt", weights_only=True,
-                                                     map_location=device))
-            taken.append("binding heads")
-        if (continue_from / "optimizer.pt").exists():
-            opt.load_state_dict(torch.load(continue_from / "optimizer.pt", weights_only=True, map_location=device))
-            taken.append("optimizer moments")
+        taken = load_weights(continue_from)
         state["stage"] = 2
         state["history"].append({"stage": 2, "continue_from": str(continue_from), "taken": taken})
         sys.stderr.write(f"stages 0-1 skipped: continuing {continue_from} ({', '.join(taken)}) with stage 2\n")
