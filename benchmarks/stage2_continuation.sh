@@ -17,7 +17,8 @@ set -o pipefail
 SRC=${SRC:-fo1_ros/assets/default_model}; FIRST_SEED=${FIRST_SEED:-12000}; FRAMES=${FRAMES:-8000}
 BUDGET_S=${BUDGET_S:-540}; BATCH=${BATCH:-16}; LR=${LR:-4e-4}; WARMUP=${WARMUP:-30}
 POOL_WORKERS=${POOL_WORKERS:-15}; DATA_WORKERS=${DATA_WORKERS:-14}; PROBE_STEPS=${PROBE_STEPS:-30}
-DEVICE=${DEVICE:-auto}; R=${R:-/tmp/cont}; PY=${PY:-python3}; DEST=${DEST:-${OUT:?set DEST or OUT}}
+DEVICE=${DEVICE:-auto}; R=${R:-/tmp/cont}; export PY=${PY:-python3};  # exported: the timed run is a child bash
+DEST=${DEST:-${OUT:?set DEST or OUT}}
 T0=$(date +%s); el() { echo "[$(( $(date +%s) - T0 )) s] $*" | tee -a $DEST/times.txt; }
 mkdir -p $R $DEST
 fo1train() { $PY -c "import sys; from fo1_ros.train.trainer import main; sys.exit(main(sys.argv[1:]))" "$@"; }
