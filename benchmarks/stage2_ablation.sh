@@ -11,10 +11,10 @@
 #     bash benchmarks/stage2_ablation.sh
 set -o pipefail
 R=${R:-runs/ablation}; OUT=${OUT:-$R/logs}; VARIANTS=${VARIANTS:-"base ptr"}
-S1_TIMEOUT=${S1_TIMEOUT:-1800}; S2_TIMEOUT=${S2_TIMEOUT:-3600}; PY=${PY:-python3}
+S1_TIMEOUT=${S1_TIMEOUT:-1800}; S2_TIMEOUT=${S2_TIMEOUT:-3600}; export PY=${PY:-python3}  # exported: the timed runs are child bash processes
 mkdir -p $R/s1/tokenizer $OUT && cp fo1_ros/assets/default_model/tokenizer*.json $R/s1/tokenizer/
 T0=$(date +%s); el() { echo "[$(( $(date +%s) - T0 )) s] $*" | tee -a $OUT/times.txt; }
-tr() { $PY -c "import sys; from fo1_ros.train.trainer import main; sys.exit(main(sys.argv[1:]))" "$@"; }
+fo1train() { $PY -c "import sys; from fo1_ros.train.trainer import main; sys.exit(main(sys.argv[1:]))" "$@"; }
 # stage 1 only: the default config with a stage 2 of 0 steps
 $PY - "$R/s1.json" <<'PY'
 import json, sys
@@ -22,7 +22,7 @@ from fo1_ros.train.trainer import TrainConfig
 d = TrainConfig().to_dict()
 json.dump({"checkpoint_every": 100, "stage2": {**d["stage2"], "steps": 0}}, open(sys.argv[1], "w"))
 PY
-timeout $S1_TIMEOUT bash -c "$(declare -f tr); tr --run-dir $R/s1 --pool-dir $R/pool --init-from fo1_ros/assets/default_model \
+timeout $S1_TIMEOUT bash -c "$(declare -f fo1train); fo1train --run-dir $R/s1 --pool-dir $R/pool --init-from fo1_ros/assets/default_model \
   --config $R/s1.json --out $R/m_s1 --pool-workers ${POOL_WORKERS:-15} --data-workers ${S1_WORKERS:-12} $S1_ARGS" > $OUT/s1.log 2>&1
 el "stage 1 rc $?"
 $PY - "$R/s1/checkpoint/trainer_state.json" <<'PY' || { el "stage 1 incomplete"; exit 1; }
@@ -39,18 +39,12 @@ from fo1_ros.train.trainer import TrainConfig
 d = TrainConfig().to_dict()
 json.dump({"checkpoint_every": 100, "threads": 4, "stage2": {**d["stage2"], **json.loads(sys.argv[2])}}, open(sys.argv[1], "w"))
 PY
-  (timeout $S2_TIMEOUT bash -c "$(declare -f tr); tr --run-dir $R/$v --pool-dir $R/pool --config $R/$v.json --out $R/m_$v \
+  (timeout $S2_TIMEOUT bash -c "$(declare -f fo1train); fo1train --run-dir $R/$v --pool-dir $R/pool --config $R/$v.json --out $R/m_$v \
     --data-workers ${S2_WORKERS:-4} $S2_ARGS" > $OUT/$v.log 2>&1; el "$v rc $?") &
 done
 wait
 for v in $VARIANTS; do
-  [ -f $R/m_$v/model.safetensors ] || $PY -c "
-import shutil, torch
-from fo1_ros.model.checkpoint import load_model, save_model
-from fo1_ros.model.tokenizer import load_tokenizer
-m = load_model('$R/$v/checkpoint')
-save_model(m, '$R/m_$v', load_tokenizer('$R/$v/checkpoint'), dtype=torch.float16)
-shutil.copy('$R/$v/checkpoint/trainer_state.json', '$R/m_$v/trainer_state_partial.json')
-print('$v: cut short, exported its last checkpoint')"
+  [ -f $R/m_$v/training_info.json ] || { fo1train --run-dir $R/$v --out $R/m_$v --export-checkpoint > /dev/null &&
+    el "$v: cut short, exported its last checkpoint (training_info.json says where it stopped)"; }
 done
 el done

@@ -65,16 +65,9 @@ timeout $(( left - 10 )) bash -c "$(declare -f fo1train); fo1train --run-dir $R/
   --continue-from $SRC --out $R/m_run" > $R/run.log 2>&1
 el "run rc $?"
 # a model folder with training_info.json is complete even when the timeout caught the interpreter's exit
-[ -f $R/m_run/training_info.json ] || $PY -c "
-import shutil, torch
-from fo1_ros.model.checkpoint import load_model, save_model
-from fo1_ros.model.tokenizer import load_tokenizer
-m = load_model('$R/run/checkpoint')
-save_model(m, '$R/m_run', load_tokenizer('$R/run/checkpoint'), dtype=torch.float16)
-shutil.copy('$R/run/checkpoint/trainer_state.json', '$R/m_run/training_info.json')
-print('cut short: exported the last checkpoint')" 2>&1 | tee -a $DEST/times.txt
-
+[ -f $R/m_run/training_info.json ] || { fo1train --run-dir $R/run --out $R/m_run --export-checkpoint > /dev/null &&
+  el "cut short: exported the last checkpoint (training_info.json says where it stopped)"; }
 # 4. results
-cp $R/m_run/model.safetensors $R/m_run/config.json $R/m_run/training_info.json $DEST/ 2>/dev/null
+cp $R/m_run/model.safetensors $R/m_run/config.json $R/m_run/tokenizer*.json $R/m_run/training_info.json $DEST/ 2>/dev/null
 cat $R/probe.log $R/run.log | tr '\r' '\n' | grep -v '^\s*$' > $DEST/train.log
 el done

@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..model.checkpoint import save_model
+from ..model.checkpoint import load_model, save_model
 from ..model.config import FO1Config
 from ..model.constants import IGNORE_INDEX, OBJECT_SLOT
 from ..model.modeling import EncodedFrame, FO1ForCausalLM
@@ -861,6 +861,31 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
     return out_dir
 
 
+def export_checkpoint(run_dir: str | Path, out_dir: str | Path) -> Path:
+    """Write the last checkpoint of a run (cut short or finished) as a model folder, as `train` does
+    at its end: float16 weights, config, tokenizer and a training_info.json that says where the run
+    stopped ("stopped_at": stage, step; "complete": whether both stages ran to the end).
+
+    run_dir: a run folder (its `checkpoint/` is taken) or a checkpoint folder itself.
+    """
+    run_dir = Path(run_dir)
+    ckpt = run_dir / "checkpoint" if (run_dir / "checkpoint" / "trainer_state.json").exists() else run_dir
+    if not (ckpt / "trainer_state.json").exists():
+        raise FileNotFoundError(f"no training checkpoint in {run_dir} (looked for checkpoint/trainer_state.json "
+                                f"and trainer_state.json)")
+    state = json.loads((ckpt / "trainer_state.json").read_text())
+    model = load_model(ckpt)
+    out_dir = Path(out_dir)
+    save_model(model, out_dir, load_tokenizer(ckpt), dtype=torch.float16)
+    cfg_file = ckpt.parent / "train_config.json"
+    info = {"train_config": json.loads(cfg_file.read_text()) if cfg_file.exists() else None,
+            "train_seconds": state["elapsed_s"], "final_losses": state["history"][-4:],
+            "exported_from": str(ckpt), "stopped_at": {"stage": state["stage"], "step": state["step"]},
+            "complete": state["stage"] > 2, "torch": torch.__version__}
+    (out_dir / "training_info.json").write_text(json.dumps(info, indent=2))
+    return out_dir
+
+
 def _count(least: int):
     """argparse type: an integer >= least."""
     def parse(text: str) -> int:
@@ -896,7 +921,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --init-from: run stage 0 from those encoders instead of skipping it")
     parser.add_argument("--stage0-steps", type=_count(0), default=None,
                         help="override stage0.steps (vision pretraining)")
+    parser.add_argument("--export-checkpoint", action="store_true",
+                        help="train nothing: write RUN_DIR's last checkpoint (e.g. of a run cut short) to --out as "
+                             "a model folder")
     args = parser.parse_args(argv)
+    if args.export_checkpoint:
+        try:
+            out = export_checkpoint(args.run_dir, args.out)
+        except (FileNotFoundError, ValueError) as e:
+            parser.error(str(e))
+        print(f"model written to {out}")
+        return 0
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     over = json.loads(Path(args.config).read_text()) if args.config else {}
     cfg = TrainConfig(**over)

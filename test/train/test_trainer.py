@@ -129,6 +129,34 @@ def test_tiny_training_run_writes_a_loadable_model_and_resumes(tmp_path):
     assert all(torch.equal(before[k], after[k]) for k in before)
 
 
+def test_export_checkpoint_writes_the_run_as_a_model_folder_and_says_where_it_stopped(tmp_path, capsys):
+    from fo1_ros.train.trainer import export_checkpoint, main
+
+    cfg = TrainConfig(model=preset("fo1-tiny"), vocab_size=600, n_frames=4, use_proposer=False, qa_per_frame=2,
+                      batch_size=2, stage0=VisionPretrainConfig(steps=0, heldout_frames=0),
+                      stage1=StageConfig(1, 1e-3, dict(STAGE1_WEIGHTS)), stage2=StageConfig(2, 1e-3, dict(STAGE2_WEIGHTS)))
+    cfg.scene.width, cfg.scene.height = 160, 120
+    run = tmp_path / "run"
+    trained = load_model(train(cfg, run, tmp_path / "model")).state_dict()
+    exported = load_model(export_checkpoint(run, tmp_path / "exported")).state_dict()
+    assert trained.keys() == exported.keys() and all(torch.equal(trained[k], exported[k]) for k in trained)
+    info = json.loads((tmp_path / "exported" / "training_info.json").read_text())
+    assert info["complete"] and info["stopped_at"] == {"stage": 3, "step": 0}
+    assert info["train_config"]["stage2"]["steps"] == 2
+    assert (tmp_path / "exported" / "tokenizer.json").read_text() == (tmp_path / "model" / "tokenizer.json").read_text()
+    # a checkpoint of a run stopped in stage 2 (as a timeout leaves it), given as the checkpoint folder itself
+    state_file = run / "checkpoint" / "trainer_state.json"
+    state = json.loads(state_file.read_text())
+    state_file.write_text(json.dumps({**state, "stage": 2, "step": 1}))
+    assert main(["--run-dir", str(run / "checkpoint"), "--out", str(tmp_path / "cut"), "--export-checkpoint"]) == 0
+    info = json.loads((tmp_path / "cut" / "training_info.json").read_text())
+    assert not info["complete"] and info["stopped_at"] == {"stage": 2, "step": 1}
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--run-dir", str(tmp_path / "nothing"), "--out", str(tmp_path / "none"), "--export-checkpoint"])
+    assert exit_info.value.code == 2 and "no training checkpoint" in capsys.readouterr().err
+    assert not (tmp_path / "none").exists()
+
+
 def test_seeded_previous_token_head_attends_to_the_previous_token():
     """After seed_previous_token_head, layer 0 / head 0 puts nearly all attention on position t-1
     whatever the tokens (random embeddings, text positions as object tokens get them)."""
