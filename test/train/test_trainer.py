@@ -223,7 +223,7 @@ def test_binding_loss_reaches_the_language_model(scenes):
     per_task = {}
     losses = forward_examples(model, [ex], per_task, heads)
     answer, bind = losses["answer"], losses["binding"]
-    assert torch.isfinite(answer) and torch.isfinite(bind) and float(bind) > 0
+    assert torch.isfinite(answer) and torch.isfinite(bind) and float(bind.detach()) > 0
     assert float(losses["attention"]) == 0 and per_task["_binding"][1] == 1
     bind.backward()
     g = model.model.layers[0].self_attn.v_proj.weight.grad
