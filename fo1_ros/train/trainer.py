@@ -173,8 +173,9 @@ class TrainConfig:
     # restart), which took REC 0.432 -> 0.501, detection mAP 0.180 -> 0.211 (500 scenes, 12 000
     # frames: each frame is seen ~3x less often than on 4000); one 1600-step run is the default.
     # Stage 2 stays undertrained at that length: continuing it on unseen scenes (--continue-from,
-    # first_seed) for 461 + 606 + 622 steps of 16 frames took detection mAP 0.211 -> 0.378 and REC
-    # 0.501 -> 0.774 (the shipped model; README "Accuracy").
+    # first_seed) for 461 + 606 + 622 + 752 steps of 16 frames took detection mAP 0.211 -> 0.415 and
+    # REC 0.501 -> 0.805 (the shipped model; README "Accuracy"); the last two, at lr 3e-4 and 2e-4,
+    # gained more than one at 4e-4.
     stage2: StageConfig = field(default_factory=lambda: StageConfig(
         1600, 6e-4, dict(STAGE2_WEIGHTS), warmup=100, vision_lr_scale=0.0, freeze_previous_token_head=True,
         binding_loss=0.2, attention_loss=0.2, pointer_loss=1.0))
