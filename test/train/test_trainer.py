@@ -274,6 +274,7 @@ def test_attention_loss_needs_head_probs_and_keeps_the_answer_loss(scenes):
         losses[impl] = forward_examples(m, [ex], attention=True)
         (losses[impl]["attention"] + losses[impl]["pointer"]).backward()
         grads[impl] = {n: p.grad.clone() for n, p in m.named_parameters() if p.grad is not None}
+        losses[impl] = {k: v.detach() for k, v in losses[impl].items()}
         assert not any(hasattr(m.model.layers[i].self_attn, PROB_HEADS_ATTR) for i in range(len(m.model.layers)))
     eager, probs = losses["eager"], losses[HEAD_PROBS_ATTENTION]
     assert abs(plain.item() - eager["answer"].item()) < 1e-4 and abs(plain.item() - probs["answer"].item()) < 1e-4
