@@ -900,7 +900,8 @@ def _count(least: int):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fo1-ros train", description="Train the default FO1 model on synthetic data.")
     parser.add_argument("--run-dir", default="runs/default", help="checkpoints, frame pool, logs (resumable)")
-    parser.add_argument("--out", default="fo1_ros/assets/default_model", help="final model folder")
+    parser.add_argument("--out", default=None, help="final model folder (default: fo1_ros/assets/default_model, "
+                                                     "the shipped model; required with --export-checkpoint)")
     parser.add_argument("--pool-dir", default=None, help="frame pool folder (default: RUN_DIR/pool)")
     parser.add_argument("--config", default=None, help="JSON file with TrainConfig fields to override")
     parser.add_argument("--frames", type=int, default=None, help="override n_frames")
@@ -927,6 +928,8 @@ def main(argv: list[str] | None = None) -> int:
                              "a model folder")
     args = parser.parse_args(argv)
     if args.export_checkpoint:
+        if args.out is None:
+            parser.error("--export-checkpoint needs --out MODEL_DIR (it will not overwrite the shipped model by default)")
         try:
             out = export_checkpoint(args.run_dir, args.out)
         except (FileNotFoundError, ValueError) as e:
@@ -962,6 +965,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(e))
     if args.continue_from and args.init_from:
         parser.error("--continue-from takes the whole model, --init-from its vision side: give one")
-    out = train(cfg, args.run_dir, args.out, args.pool_dir, args.init_from, args.refine_vision, args.continue_from)
+    out = train(cfg, args.run_dir, args.out or "fo1_ros/assets/default_model", args.pool_dir, args.init_from, args.refine_vision, args.continue_from)
     print(f"model written to {out}")
     return 0

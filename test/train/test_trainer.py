@@ -155,6 +155,9 @@ def test_export_checkpoint_writes_the_run_as_a_model_folder_and_says_where_it_st
         main(["--run-dir", str(tmp_path / "nothing"), "--out", str(tmp_path / "none"), "--export-checkpoint"])
     assert exit_info.value.code == 2 and "no training checkpoint" in capsys.readouterr().err
     assert not (tmp_path / "none").exists()
+    with pytest.raises(SystemExit) as exit_info:  # never onto the shipped model by default
+        main(["--run-dir", str(run), "--export-checkpoint"])
+    assert exit_info.value.code == 2 and "needs --out" in capsys.readouterr().err
 
 
 def test_seeded_previous_token_head_attends_to_the_previous_token():
