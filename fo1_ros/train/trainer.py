@@ -965,6 +965,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(e))
     if args.continue_from and args.init_from:
         parser.error("--continue-from takes the whole model, --init-from its vision side: give one")
-    out = train(cfg, args.run_dir, args.out or "fo1_ros/assets/default_model", args.pool_dir, args.init_from, args.refine_vision, args.continue_from)
+    out = train(cfg, args.run_dir, args.out or "fo1_ros/assets/default_model", args.pool_dir, args.init_from,
+                args.refine_vision, args.continue_from)
     print(f"model written to {out}")
     return 0
