@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..model.checkpoint import load_model, save_model
+from ..model.checkpoint import load_model, load_state_dict_checked, save_model
 from ..model.config import FO1Config
 from ..model.constants import IGNORE_INDEX, OBJECT_SLOT
 from ..model.modeling import EncodedFrame, FO1ForCausalLM
@@ -126,8 +126,8 @@ class TrainConfig:
     model: FO1Config = field(default_factory=FO1Config)
     vocab_size: int = 1024
     # Data
-    # training scenes (seeds first_seed..first_seed+n_frames-1). On 4000 the encoders memorised the frames (probe shape
-    # 0.668 on them vs 0.582 held out); on 12 000 0.653 vs 0.621, and the model trained on those
+    # training scenes (seeds first_seed..first_seed+n_frames-1). On 4000 the encoders memorised the
+    # frames (probe shape 0.668 on them vs 0.582 held out); on 12 000 0.653 vs 0.621, and the model trained on those
     # encoders gained REC 0.368 -> 0.501, caption 0.504 -> 0.572, reasoning 0.420 -> 0.538
     # (500 held-out scenes; detection mAP 0.217 -> 0.211). The pool: ~12 min, ~11 GB on disk.
     n_frames: int = 12000
@@ -736,7 +736,6 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
     opt = torch.optim.AdamW(groups, lr=cfg.stage1.lr, betas=(0.9, 0.98))
     state = {"stage": 0, "step": 0, "elapsed_s": 0.0, "history": []}
     ckpt = run_dir / "checkpoint"
-    from ..model.checkpoint import load_state_dict_checked
 
     def load_weights(folder: Path) -> list[str]:
         """Model weights, and the binding heads / optimizer moments where `folder` has them."""
@@ -929,7 +928,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.export_checkpoint:
         if args.out is None:
-            parser.error("--export-checkpoint needs --out MODEL_DIR (it will not overwrite the shipped model by default)")
+            parser.error("--export-checkpoint needs --out MODEL_DIR "
+                         "(it will not overwrite the shipped model by default)")
         try:
             out = export_checkpoint(args.run_dir, args.out)
         except (FileNotFoundError, ValueError) as e:
