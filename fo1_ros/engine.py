@@ -27,6 +27,7 @@ import torch
 
 from .geometry import CameraModel, LiftConfig, Object3D, SpatialResult, lift_boxes
 from .geometry import query as spatial_query
+from .config import Config
 from .model.checkpoint import load_model
 from .model.config import FO1Config
 from .model.modeling import FO1ForCausalLM, SplicedBatch
@@ -44,7 +45,7 @@ MODES = ("shared", "naive")
 
 
 @dataclass
-class EngineConfig:
+class EngineConfig(Config):
     """Engine settings; defaults run the shipped model on the CPU."""
 
     # Model
@@ -63,10 +64,7 @@ class EngineConfig:
     lift: LiftConfig = field(default_factory=LiftConfig)
 
     def __post_init__(self):
-        if isinstance(self.proposals, dict):
-            self.proposals = ProposalConfig(**self.proposals)
-        if isinstance(self.lift, dict):
-            self.lift = LiftConfig.from_dict(self.lift)
+        self.nested_from_dicts()
         if self.mode not in MODES:
             raise ValueError(f"EngineConfig.mode must be one of {MODES}, got {self.mode!r}")
         if self.dtype not in ("auto", "float32", "bfloat16", "float16"):

@@ -27,7 +27,6 @@ reserved tokens or over-long text, out-of-range indices, no frame yet, inactive 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import json
 import logging
 import math
@@ -42,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from . import draw, msgs
+from .config import Config
 
 logger = logging.getLogger(__name__)
 
@@ -96,10 +96,12 @@ def _doc(text: str) -> dict:
 
 
 @dataclass
-class NodeConfig:
+class NodeConfig(Config):
     """Every parameter of fo1_node (``config/perception.yaml`` holds the same keys and
     defaults; ``test/test_node.py`` checks that). ``doc`` metadata becomes the ROS parameter
     description."""
+
+    key_noun, key_owner = "parameter", "fo1_node"
 
     # --- model
     model_path: str = field(default="", metadata=_doc(
@@ -217,28 +219,11 @@ class NodeConfig:
                              f"(a source name or {PROPOSAL_EXTERNAL!r})")
         self.queries = clean_queries(self.queries, self.max_text_chars, self.max_queries)
 
-    # --- dict round trip
-    @classmethod
-    def field_names(cls) -> list[str]:
-        return [f.name for f in dataclasses.fields(cls)]
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> NodeConfig:
-        """Build from a dict of parameters; unknown keys are an error naming close matches."""
-        unknown = unknown_keys(data)
-        if unknown:
-            raise ValueError("unknown parameters: " + "; ".join(unknown))
-        return cls(**dict(data))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: (list(v) if isinstance(v := getattr(self, f.name), list) else v)
-                for f in dataclasses.fields(self)}
-
     @classmethod
     def check(cls, data: dict[str, Any]) -> tuple[NodeConfig | None, list[str]]:
         """(config, problems): unknown keys are reported and ignored; an invalid value gives
         ``config=None``. Used by the node at start-up to report everything at once."""
-        problems = unknown_keys(data)
+        problems = cls.unknown_keys(data)
         known = {k: v for k, v in data.items() if k in cls.field_names()}
         try:
             return cls(**known), problems
@@ -264,17 +249,6 @@ class NodeConfig:
                                      nms_iou=self.proposal_nms_iou, top_k=self.max_regions),
             lift_3d=self.lift_3d,
             lift=LiftConfig(min_depth_m=self.depth_min_m, max_depth_m=self.depth_max_m))
-
-
-def unknown_keys(data: dict[str, Any]) -> list[str]:
-    """One line per key of ``data`` that is not a NodeConfig field, with a close match."""
-    names = NodeConfig.field_names()
-    out = []
-    for key in sorted(set(data) - set(names)):
-        close = difflib.get_close_matches(key, names, n=1)
-        out.append(f"{key!r} is not a parameter of fo1_node"
-                   + (f" (did you mean {close[0]!r}?)" if close else ""))
-    return out
 
 
 def _check_types(cfg: NodeConfig) -> None:
@@ -1344,4 +1318,4 @@ def vision_outputs(hdr: dict, hdr_3d: dict, regions: list[RegionInfo]) -> list[O
 __all__ = ["INPUT_TOPICS", "OUTPUT_TOPICS", "SERVICES", "QOS_PROFILES", "ApproxTimeSync", "FrameSet",
            "FrameSlot", "NodeConfig", "Output", "PerceptionNode", "ProcessedFrame", "RegionInfo",
            "ServiceError", "bbox", "bbox_to_xyxy", "clean_queries", "header", "load_params_file",
-           "parse_query_text", "region_array", "unknown_keys"]
+           "parse_query_text", "region_array"]

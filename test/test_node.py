@@ -24,7 +24,6 @@ from fo1_ros.node import (
     header,
     load_params_file,
     parse_query_text,
-    unknown_keys,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,7 +64,7 @@ def test_unknown_parameters_are_reported_with_a_suggestion():
     assert problems == ["'queris' is not a parameter of fo1_node (did you mean 'queries'?)"]
     with pytest.raises(ValueError, match="queris"):
         NodeConfig.from_dict({"queris": ["cube"]})
-    assert unknown_keys({"model_path": ""}) == []
+    assert NodeConfig.unknown_keys({"model_path": ""}) == []
 
 
 @pytest.mark.parametrize("key, value, match", [

@@ -22,6 +22,7 @@ from ..synth import CATEGORIES, SceneConfig, make_scene
 from ..tasks import (Answer, CaptionTask, CountTask, DetectTask, OCRTask, ReasoningTask, VisualPromptTask,
                      VQATask)
 from ..tasks.common import REGION_RE, strip_tags
+from ..config import Config
 from ..train.data import QAGenerator, link_regions
 from .metrics import SemanticSimilarity, bucket_3d, caption_attributes, coco_map, normalise_answer
 
@@ -32,7 +33,7 @@ PROPOSAL_MODES = ("default", "gt")
 
 
 @dataclass
-class EvalConfig:
+class EvalConfig(Config):
     n_scenes: int = 500
     proposals: str = "default"  # 'default' (the model's proposer) or 'gt' (ground-truth boxes)
     seed_base: int = EVAL_SEED_BASE
@@ -44,6 +45,7 @@ class EvalConfig:
     semantic_similarity: bool = True
 
     def __post_init__(self):
+        self.nested_from_dicts()
         if self.proposals not in PROPOSAL_MODES:
             raise ValueError(f"EvalConfig.proposals must be one of {PROPOSAL_MODES}, got {self.proposals!r}")
         if self.n_scenes < 1:

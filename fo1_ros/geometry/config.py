@@ -2,44 +2,20 @@
 
 Defaults are the values measured on the synthetic scenes of ``test/geometry`` (see
 ``LiftConfig.center_mode`` for the comparison). Both classes validate in ``__post_init__``,
-``from_dict`` rejects unknown keys and ``to_dict`` round-trips.
+``from_dict`` / ``to_dict`` come from the config base (:mod:`fo1_ros.config`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+
+from ..config import Config
 
 __all__ = ["LiftConfig", "RelationConfig", "CENTER_MODES"]
 
-_C = TypeVar("_C", bound="_DictConfig")
-
 #: Ways to place the centre of an object seen from the front only (``LiftConfig.center_mode``).
 CENTER_MODES = ("surface", "half_xy", "half_max_xy")
-
-
-class _DictConfig:
-    """``from_dict`` / ``to_dict`` shared by the configs of this module."""
-
-    @classmethod
-    def from_dict(cls: type[_C], data: Mapping[str, Any]) -> _C:
-        if not isinstance(data, Mapping):
-            raise TypeError(
-                f"{cls.__name__}.from_dict expects a mapping, got {type(data).__name__}"
-            )
-        known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(
-                f"unknown {cls.__name__} keys {unknown}; known keys are {sorted(known)}"
-            )
-        return cls(**dict(data))
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)  # type: ignore[call-overload]
 
 
 def _positive(obj: object, name: str, allow_zero: bool = False) -> None:
@@ -53,7 +29,7 @@ def _positive(obj: object, name: str, allow_zero: bool = False) -> None:
 
 
 @dataclass
-class LiftConfig(_DictConfig):
+class LiftConfig(Config):
     """How 2-D boxes are lifted to 3-D objects (:func:`fo1_ros.geometry.lift_boxes`)."""
 
     # --- depth validity
@@ -154,7 +130,7 @@ class LiftConfig(_DictConfig):
 
 
 @dataclass
-class RelationConfig(_DictConfig):
+class RelationConfig(Config):
     """Thresholds of the spatial relations (:mod:`fo1_ros.geometry.relations`)."""
 
     # a directional relation needs the centres to differ by more than this along its axis

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..config import Config
+
 # Official DaViT sizes (reference §1b, `davit/configs.py`); `mm_vision_tower_aux` names one of them.
 DAVIT_PRESETS: dict[str, dict[str, Any]] = {
     "davit-large": dict(dims=[256, 512, 1024, 2048], depths=[1, 1, 9, 1], num_heads=[8, 16, 32, 64],
@@ -32,36 +34,8 @@ DAVIT_PRESETS: dict[str, dict[str, Any]] = {
 _PROJECTOR_RE = re.compile(r"^(linear|identity|mlp(\d+)x_gelu)$")
 
 
-def _check_keys(cls, d: dict, where: str) -> None:
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(d) - known)
-    if unknown:
-        raise ValueError(f"{where}: unknown keys {unknown}; known keys are {sorted(known)}")
-
-
-class _DictMixin:
-    """`from_dict` rejects unknown keys; `to_dict` round-trips (nested configs included)."""
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]):
-        if not isinstance(d, dict):
-            raise TypeError(f"{cls.__name__}.from_dict expects a dict, got {type(d).__name__}: {d!r}")
-        _check_keys(cls, d, cls.__name__)
-        kwargs = {}
-        for f in dataclasses.fields(cls):
-            if f.name not in d:
-                continue
-            value = d[f.name]
-            sub = _NESTED.get((cls.__name__, f.name))
-            kwargs[f.name] = sub.from_dict(value) if sub is not None and isinstance(value, dict) else value
-        return cls(**kwargs)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
 @dataclass
-class TextConfig(_DictMixin):
+class TextConfig(Config):
     """The Qwen2.5 decoder-only language model (`model.embed_tokens`, `model.layers.*`, `lm_head`)."""
 
     # Architecture
@@ -106,7 +80,7 @@ class TextConfig(_DictMixin):
 
 
 @dataclass
-class VisionConfig(_DictMixin):
+class VisionConfig(Config):
     """The Qwen2.5-VL vision transformer + 2x2 patch merger (`model.vision_tower.image_tower.*`)."""
 
     depth: int = 4
@@ -139,7 +113,7 @@ class VisionConfig(_DictMixin):
 
 
 @dataclass
-class AuxConfig(_DictMixin):
+class AuxConfig(Config):
     """The DaViT auxiliary encoder (`model.vision_tower_aux.image_tower.*`), strides 4/8/16/32."""
 
     dims: list[int] = field(default_factory=lambda: [32, 64, 128, 256])
@@ -172,7 +146,7 @@ class AuxConfig(_DictMixin):
 
 
 @dataclass
-class FO1Config(_DictMixin):
+class FO1Config(Config):
     """The whole VLM-FO1 model. Defaults are the shipped default model (`fo1-small`)."""
 
     text: TextConfig = field(default_factory=TextConfig)
@@ -206,12 +180,7 @@ class FO1Config(_DictMixin):
     image_max_pixels: int = 224 * 224
 
     def __post_init__(self):
-        for name, cls in (("text", TextConfig), ("vision", VisionConfig), ("aux", AuxConfig)):
-            value = getattr(self, name)
-            if isinstance(value, dict):
-                setattr(self, name, cls.from_dict(value))
-            elif not isinstance(value, cls):
-                raise TypeError(f"FO1Config.{name} must be a {cls.__name__} or dict, got {type(value).__name__}")
+        self.nested_from_dicts()
         for name in ("mm_projector_type", "mm_projector_aux_type"):
             if not _PROJECTOR_RE.match(getattr(self, name)):
                 raise ValueError(f"FO1Config.{name} {getattr(self, name)!r} is not one of linear, identity, "
@@ -396,9 +365,6 @@ class FO1Config(_DictMixin):
     def save_json(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_official_dict(), indent=2, sort_keys=False) + "\n")
 
-
-_NESTED = {("FO1Config", "text"): TextConfig, ("FO1Config", "vision"): VisionConfig,
-           ("FO1Config", "aux"): AuxConfig}
 
 
 def preset(name: str) -> FO1Config:

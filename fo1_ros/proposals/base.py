@@ -16,6 +16,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from ..config import Config
 from ..model.ops import nms
 
 
@@ -50,7 +51,7 @@ class Proposals:
 
 
 @dataclass
-class ProposalConfig:
+class ProposalConfig(Config):
     """Shared filtering, defaults as the reference (UPN: score 0.3, NMS 0.8, top 100)."""
 
     score_threshold: float = 0.3

@@ -32,7 +32,6 @@ Dims: `H, W` image pixels, `Q` decoder queries, `C` classes (or text tokens).
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import logging
 import os
@@ -42,6 +41,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..config import Config
 from .base import ProposalConfig, Proposals, postprocess
 
 logger = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ _IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 @dataclass
-class HFDetectorConfig:
+class HFDetectorConfig(Config):
     """Parameters of `HFDetector`."""
 
     # --- Model ---
@@ -97,24 +97,7 @@ class HFDetectorConfig:
         if len(self.image_mean) != 3 or len(self.image_std) != 3 or min(self.image_std) <= 0:
             raise ValueError(f"HFDetectorConfig.image_mean/std must be 3 numbers (std > 0), got "
                              f"{self.image_mean!r} / {self.image_std!r}")
-        if isinstance(self.postprocess, dict):
-            self.postprocess = ProposalConfig(**self.postprocess)
-        if not isinstance(self.postprocess, ProposalConfig):
-            raise TypeError(f"HFDetectorConfig.postprocess must be a ProposalConfig or dict, got {self.postprocess!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
-        for k in ("queries", "image_mean", "image_std"):
-            out[k] = list(out[k])
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> HFDetectorConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"HFDetectorConfig.from_dict got unknown keys {unknown}; known: {sorted(known)}")
-        return cls(**data)
+        self.nested_from_dicts()
 
 
 def _check_folder(folder: str) -> None:
@@ -145,9 +128,7 @@ class HFDetector:
                  device: str | None = None, config: HFDetectorConfig | dict | None = None, **overrides: Any):
         if isinstance(config, dict):
             config = HFDetectorConfig.from_dict(config)
-        base = dataclasses.asdict(config) if config is not None else {}
-        if config is not None:
-            base["postprocess"] = config.postprocess
+        base = {name: getattr(config, name) for name in config.field_names()} if config is not None else {}
         for k, v in (("folder", folder), ("queries", queries), ("device", device)):
             if v is not None:
                 base[k] = v

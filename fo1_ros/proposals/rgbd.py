@@ -66,7 +66,6 @@ Dims: `H, W` image rows/columns (working resolution inside, input resolution for
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import time
@@ -76,6 +75,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ..config import Config
 from .base import ProposalConfig, Proposals, postprocess
 from .grouping import (
     candidate_boxes,
@@ -108,7 +108,7 @@ def _warn_once(key: str, msg: str, *args: Any) -> None:
 
 
 @dataclass
-class RGBDConfig:
+class RGBDConfig(Config):
     """Parameters of `RGBDProposer`; defaults are the shipped model's. Pixel quantities are at a
     640-pixel-wide working image and scale with the working width."""
 
@@ -168,10 +168,7 @@ class RGBDConfig:
     seed: int = 0  # RANSAC random stream: the same frame always gives the same proposals
 
     def __post_init__(self) -> None:
-        if isinstance(self.postprocess, dict):
-            self.postprocess = ProposalConfig(**self.postprocess)
-        if not isinstance(self.postprocess, ProposalConfig):
-            raise TypeError(f"RGBDConfig.postprocess must be a ProposalConfig or dict, got {self.postprocess!r}")
+        self.nested_from_dicts()
         self.object_size_m = tuple(self.object_size_m)
         self.rgb_area_fraction = tuple(self.rgb_area_fraction)
         ints = {"max_side": 16, "plane_stride": 1, "ransac_iterations": 1, "ransac_eval_points": 10, "max_planes": 1,
@@ -210,20 +207,6 @@ class RGBDConfig:
         for name in ("upright_camera", "hole_seeds", "drop_flying_pixels"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"RGBDConfig.{name} must be a bool, got {getattr(self, name)!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
-        out["object_size_m"] = list(self.object_size_m)
-        out["rgb_area_fraction"] = list(self.rgb_area_fraction)
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RGBDConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"RGBDConfig.from_dict got unknown keys {unknown}; known: {sorted(known)}")
-        return cls(**data)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,10 +19,11 @@ values (lists for ranges) and round-trips.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
+
+from ..config import Config
 
 CATEGORIES: tuple[str, ...] = ("cube", "box", "ball", "can", "cone", "pyramid", "cup")
 """Shape categories. ``box`` is an elongated cuboid, ``can`` a closed cylinder, ``cup`` an
@@ -108,7 +109,7 @@ def _check_subset(name: str, value: Any, allowed) -> tuple[str, ...]:
 
 
 @dataclass
-class SceneConfig:
+class SceneConfig(Config):
     """Everything that shapes a synthetic scene. Defaults: a 640x480 RGB-D camera.
 
     Angles are in degrees, lengths in metres, ``(min, max)`` pairs are sampled uniformly.
@@ -243,28 +244,6 @@ class SceneConfig:
         cx = (self.width - 1) / 2 if self.cx is None else self.cx
         cy = (self.height - 1) / 2 if self.cy is None else self.cy
         return cx, cy
-
-    # --- Serialisation ---
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-Python dict (ranges and name lists as lists); ``from_dict`` inverts it."""
-        out = {}
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            out[f.name] = list(v) if isinstance(v, tuple) else v
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "SceneConfig":
-        """Build from a dict such as ``to_dict`` output; unknown keys raise ``ValueError``."""
-        if not isinstance(data, dict):
-            raise TypeError(f"SceneConfig.from_dict expects a dict, got {type(data).__name__}")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(
-                f"SceneConfig.from_dict got unknown keys {unknown}; known keys: {sorted(known)}"
-            )
-        return cls(**data)
 
 
 __all__ = [

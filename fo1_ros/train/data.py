@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..config import Config
 from ..model.ops import box_iou, nms
 from ..synth import CATEGORIES, COLOURS, SIZE_CLASSES, Scene
 from ..tasks.caption import BRIEF_TEMPLATE, DETAILED_TEMPLATE
@@ -71,7 +72,7 @@ class RegionSet:
 
 
 @dataclass
-class RegionSampling:
+class RegionSampling(Config):
     """How training region lists are formed."""
 
     gt_jitter: float = 0.05  # std of box-edge noise, as a fraction of the box size
@@ -84,6 +85,9 @@ class RegionSampling:
     # engine keeps the order it is given (another detector's, a user's), where a low index says
     # nothing about being an object
     shuffle_prob: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.n_distractors = tuple(self.n_distractors)
 
 
 def _jitter(box: np.ndarray, rng: np.random.Generator, frac: float, hw: tuple[int, int]) -> np.ndarray:

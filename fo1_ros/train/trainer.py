@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..config import Config
 from ..model.checkpoint import load_model, load_state_dict_checked, save_model
 from ..model.config import FO1Config
 from ..model.constants import IGNORE_INDEX, OBJECT_SLOT
@@ -71,7 +72,7 @@ STAGE2_WEIGHTS = {"detect": 3.0, "detect_multi": 1.0, "rec": 2.5, "caption_brief
 
 
 @dataclass
-class StageConfig:
+class StageConfig(Config):
     """One training stage: how long, how fast, what mix of tasks."""
 
     steps: int
@@ -111,6 +112,7 @@ class StageConfig:
     pointer_loss: float = 0.0
 
     def __post_init__(self):
+        self.curriculum = [tuple(c) for c in self.curriculum]
         if self.steps < 0 or self.lr <= 0:
             raise ValueError(f"StageConfig needs steps >= 0 and lr > 0, got steps={self.steps} lr={self.lr}")
         unknown = sorted(set(self.task_weights) - set(TASKS))
@@ -119,7 +121,7 @@ class StageConfig:
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(Config):
     """Everything `fo1-ros train` uses; defaults produce the shipped model."""
 
     # Model
@@ -189,17 +191,7 @@ class TrainConfig:
     log_every: int = 25
 
     def __post_init__(self):
-        if isinstance(self.model, dict):
-            self.model = FO1Config.from_dict(self.model)
-        if isinstance(self.scene, dict):
-            self.scene = SceneConfig.from_dict(self.scene)
-        if isinstance(self.regions, dict):
-            self.regions = RegionSampling(**self.regions)
-        for name in ("stage1", "stage2"):
-            if isinstance(getattr(self, name), dict):
-                setattr(self, name, StageConfig(**getattr(self, name)))
-        if isinstance(self.stage0, dict):
-            self.stage0 = VisionPretrainConfig(**self.stage0)
+        self.nested_from_dicts()
         if self.batch_size < 1 or self.qa_per_frame < 1 or self.n_frames < 1:
             raise ValueError("batch_size, qa_per_frame and n_frames must be >= 1")
         if self.first_seed < 0 or self.first_seed + self.n_frames > VALIDATION_SEED_BASE:
@@ -226,12 +218,6 @@ class TrainConfig:
         if dev.type not in ("cpu", "cuda"):
             raise ValueError(f"TrainConfig.device {self.device!r}: only cpu and cuda are supported")
         return dev
-
-    def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d["model"] = self.model.to_dict()
-        d["scene"] = self.scene.to_dict()
-        return d
 
 
 # ---- batches ---------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..config import Config
 from ..model.modeling import FO1ForCausalLM
 from ..model.processing import prepare_frame
 from ..synth import CATEGORIES, COLOURS, SIZE_CLASSES, TEXT_ALPHABET
@@ -34,7 +35,7 @@ CHAR_CLASSES = ["", *TEXT_ALPHABET]  # '' = no character at this position
 
 
 @dataclass
-class VisionPretrainConfig:
+class VisionPretrainConfig(Config):
     steps: int = 600
     lr: float = 2e-3
     batch_frames: int = 8

@@ -202,7 +202,7 @@ def test_relation_config_validation():
     assert RelationConfig.from_dict(RelationConfig(margin_m=0.05).to_dict()) == RelationConfig(
         margin_m=0.05
     )
-    with pytest.raises(ValueError, match="unknown RelationConfig keys"):
+    with pytest.raises(ValueError, match="'margin' is not a key of RelationConfig"):
         RelationConfig.from_dict({"margin": 0.1})
     with pytest.raises(ValueError, match="margin_m"):
         RelationConfig(margin_m=-1.0)

@@ -20,7 +20,7 @@ def test_dict_and_official_round_trips(name):
 
 
 def test_from_dict_rejects_unknown_keys():
-    with pytest.raises(ValueError, match=r"unknown keys \['hiden_size'\]"):
+    with pytest.raises(ValueError, match=r"'hiden_size' is not a key of TextConfig \(did you mean 'hidden_size'\?\)"):
         TextConfig.from_dict({"hiden_size": 3})
     with pytest.raises(ValueError, match="unknown keys"):
         FO1Config.from_dict({"text": {"vocab_size": 10, "bogus": 1}})
