@@ -1,5 +1,9 @@
 """Pinhole camera model: intrinsics, projection, back-projection, resolution scaling.
 
+:class:`CameraModel` is fo1_ros's one camera model: :func:`fo1_ros.msgs.camera_info_to_model`
+reads it from a CameraInfo, and :meth:`CameraModel.fit_to` rescales it to the size of the image
+it is used with (or refuses an image of another aspect ratio).
+
 Conventions (those of ROS ``sensor_msgs/CameraInfo`` and OpenCV):
 
 * Points are in the camera *optical* frame: x right, y down, z forward, metres.
@@ -21,10 +25,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CameraModel"]
+__all__ = ["CameraModel", "ASPECT_TOLERANCE"]
+
+#: Largest difference of ``width / height`` for two image sizes to count as one aspect ratio
+#: (:meth:`CameraModel.fit_to`); the node's decoding has always used 0.01.
+ASPECT_TOLERANCE = 0.01
+
+
+def _check_size(name: str, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -68,7 +82,7 @@ class CameraModel:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_matrix(cls, K: Any, width: int, height: int) -> CameraModel:
+    def from_matrix(cls, K: ArrayLike, width: int, height: int) -> CameraModel:
         """Build from a 3x3 intrinsic matrix ``K`` (array-like, (3, 3)) and the image size.
 
         The last row must be ``[0, 0, 1]`` and ``K[1, 0]`` must be 0.
@@ -101,7 +115,9 @@ class CameraModel:
 
     @classmethod
     def from_msg(cls, msg: Any) -> CameraModel:
-        """Build from any object with ``k``, ``width``, ``height`` attributes (a CameraInfo)."""
+        """Build from any object with ``k``, ``width``, ``height`` attributes (a CameraInfo,
+        rclpy or rosbags: duck-typed, hence ``Any``). No binning, ROI or distortion: see
+        :func:`fo1_ros.msgs.camera_info_to_model` for those."""
         try:
             k, width, height = msg.k, msg.width, msg.height
         except AttributeError as e:
@@ -125,14 +141,14 @@ class CameraModel:
         return (self.height, self.width)
 
     # ------------------------------------------------------------------ normalised coordinates
-    def pixel_to_normalized(self, uv: Any) -> np.ndarray:
+    def pixel_to_normalized(self, uv: ArrayLike) -> np.ndarray:
         """(N, 2) pixels -> (N, 2) float64 normalised coordinates ``(x/z, y/z)``."""
         uv = np.asarray(uv, dtype=np.float64)
         yn = (uv[..., 1] - self.cy) / self.fy
         xn = (uv[..., 0] - self.cx - self.skew * yn) / self.fx
         return np.stack([xn, yn], axis=-1)
 
-    def normalized_to_pixel(self, xy: Any) -> np.ndarray:
+    def normalized_to_pixel(self, xy: ArrayLike) -> np.ndarray:
         """(N, 2) normalised coordinates -> (N, 2) float64 pixels."""
         xy = np.asarray(xy, dtype=np.float64)
         u = self.fx * xy[..., 0] + self.skew * xy[..., 1] + self.cx
@@ -140,7 +156,7 @@ class CameraModel:
         return np.stack([u, v], axis=-1)
 
     # ------------------------------------------------------------------ projection
-    def project(self, points: Any) -> np.ndarray:
+    def project(self, points: ArrayLike) -> np.ndarray:
         """Project optical-frame points to pixels.
 
         Args:
@@ -157,7 +173,7 @@ class CameraModel:
         xy[z <= 0] = np.nan
         return self.normalized_to_pixel(xy)
 
-    def back_project(self, uv: Any, depth: Any) -> np.ndarray:
+    def back_project(self, uv: ArrayLike, depth: ArrayLike) -> np.ndarray:
         """Pixels plus depth (z, metres) -> optical-frame points.
 
         Args:
@@ -179,7 +195,7 @@ class CameraModel:
         xn = (u - self.cx - self.skew * yn) / self.fx
         return xn, yn
 
-    def back_project_image(self, depth: Any) -> np.ndarray:
+    def back_project_image(self, depth: ArrayLike) -> np.ndarray:
         """(H, W) depth in metres -> (H, W, 3) float64 points (NaN where depth is NaN)."""
         d = np.asarray(depth, dtype=np.float64)
         if d.shape != self.shape:
@@ -194,10 +210,8 @@ class CameraModel:
         Uses the exact pixel-area mapping of ``cv2.resize``: ``u' + 0.5 = s (u + 0.5)``,
         so ``cx' = s (cx + 0.5) - 0.5`` (image_proc's ``cx' = s cx`` is off by ``(s-1)/2`` px).
         """
-        if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width <= 0:
-            raise ValueError(f"width must be a positive integer, got {width!r}")
-        if isinstance(height, bool) or not isinstance(height, (int, np.integer)) or height <= 0:
-            raise ValueError(f"height must be a positive integer, got {height!r}")
+        _check_size("width", width)
+        _check_size("height", height)
         sx, sy = width / self.width, height / self.height
         return CameraModel(
             fx=self.fx * sx,
@@ -209,7 +223,27 @@ class CameraModel:
             skew=self.skew * sx,
         )
 
-    def box_to(self, boxes: Any, other: CameraModel) -> np.ndarray:
+    def fit_to(self, width: int, height: int) -> CameraModel:
+        """These intrinsics for an image of ``width`` x ``height``: ``self`` when that is this
+        model's size, :meth:`scaled` when the aspect ratio agrees (``width / height`` within
+        :data:`ASPECT_TOLERANCE`), e.g. a CameraInfo for 1280x960 and images resized to 640x480.
+
+        Raises:
+            ValueError: another aspect ratio (the image was cropped, or the CameraInfo belongs to
+                another camera); the text names both sizes.
+        """
+        _check_size("width", width)
+        _check_size("height", height)
+        if (width, height) == (self.width, self.height):
+            return self
+        if abs(self.width / self.height - width / height) > ASPECT_TOLERANCE:
+            raise ValueError(
+                f"CameraModel for {self.width}x{self.height} images cannot describe "
+                f"{width}x{height} images (another aspect ratio)"
+            )
+        return self.scaled(width, height)
+
+    def box_to(self, boxes: ArrayLike, other: CameraModel) -> np.ndarray:
         """Map continuous xyxy boxes from this image to ``other``'s pixels.
 
         Assumes the two images share one optical frame and differ only by intrinsics and

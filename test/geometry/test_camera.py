@@ -1,4 +1,4 @@
-"""CameraModel: construction, validation, projection, scaling, box mapping."""
+"""CameraModel: construction, validation, projection, scaling, fitting to an image size, box mapping."""
 
 from types import SimpleNamespace
 
@@ -112,3 +112,35 @@ def test_box_to_maps_boxes_between_intrinsics():
     corners = np.array([[100.0, 50.0], [300.0, 250.0]]) - 0.5
     expect = other.normalized_to_pixel(cam.pixel_to_normalized(corners)) + 0.5
     np.testing.assert_allclose(mapped.reshape(2, 2), expect, atol=1e-9)
+
+
+def test_fit_to_the_same_size_is_the_model_itself():
+    cam = CameraModel.from_matrix(K, 640, 480)
+    assert cam.fit_to(640, 480) is cam
+
+
+def test_fit_to_another_size_of_the_same_aspect_rescales_exactly():
+    cam = CameraModel.from_matrix(K, 640, 480)
+    half = cam.fit_to(320, 240)
+    assert half == cam.scaled(320, 240)
+    assert (half.width, half.height) == (320, 240)
+    # the exact pixel-area mapping: cx' = s (cx + 0.5) - 0.5, not image_proc's s cx
+    assert (half.fx, half.fy) == (525.0 * 0.5, 520.0 * 0.5)
+    assert (half.cx, half.cy) == (0.5 * (319.5 + 0.5) - 0.5, 0.5 * (239.5 + 0.5) - 0.5)
+    assert (half.cx, half.cy) == (159.5, 119.5)
+    double = cam.fit_to(1280, 960)
+    assert (double.cx, double.cy) == (2 * (319.5 + 0.5) - 0.5, 2 * (239.5 + 0.5) - 0.5)
+    # within the tolerance of 0.01 on width / height (a 1-pixel rounding of an odd size)
+    near = cam.fit_to(641, 480)
+    assert (near.width, near.height) == (641, 480)
+    assert near.cx == pytest.approx(641 / 640 * (319.5 + 0.5) - 0.5)
+
+
+def test_fit_to_another_aspect_is_refused_naming_both_sizes():
+    cam = CameraModel.from_matrix(K, 640, 480)
+    with pytest.raises(ValueError, match=r"for 640x480 images cannot describe 500x500 images \(another aspect"):
+        cam.fit_to(500, 500)
+    with pytest.raises(ValueError, match="640x360"):
+        cam.fit_to(640, 360)
+    with pytest.raises(ValueError, match="height must be a positive integer"):
+        cam.fit_to(640, 0)

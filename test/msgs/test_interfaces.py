@@ -1,68 +1,27 @@
-"""The .msg/.srv files: strict ROS 2 parsing, rosbags registration and CDR round trips, and
-agreement with CMakeLists.txt, package.xml and the pip-built package."""
+"""The .msg/.srv files through fo1_ros.msgs.interfaces: found in the checkout, strict ROS 2
+parsing, rosbags registration, CDR round trips, message definitions (bags, mcap schemas).
+How they are packaged (CMakeLists.txt, package.xml, the pip wheel) is test/test_packaging.py."""
 
-import functools
-import importlib
-import os
-import re
-import subprocess
-import sys
-from pathlib import Path
+import io
 
 import numpy as np
 import pytest
+from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
 from fo1_ros import msgs
 
-ROOT = Path(__file__).resolve().parents[1]
-# The only packages custom types may depend on (DESIGN.md).
-ALLOWED_DEPENDENCIES = {"std_msgs", "geometry_msgs", "sensor_msgs", "builtin_interfaces"}
-UNAVAILABLE = "fo1_ros: ROS 2 wheels unavailable:"
-
-
-def _files(kind):
-    return sorted((ROOT / kind).glob(f"*.{kind}"))
-
-
-@functools.cache
-def _install_ros_wheels():
-    """Install the ROS 2 wheels into this venv (scripts/ros_build.sh --wheels); returns the
-    reason they cannot be installed, or None."""
-    if sys.prefix == sys.base_prefix:
-        return "not running in a virtual environment: run scripts/ros_build.sh --wheels"
-    result = subprocess.run(["bash", str(ROOT / "scripts" / "ros_build.sh"), "--wheels"],
-                            env=dict(os.environ, FO1_VENV=sys.prefix), capture_output=True,
-                            text=True, timeout=900)
-    output = result.stdout + result.stderr
-    if result.returncode == 2:
-        return next((line for line in output.splitlines() if line.startswith(UNAVAILABLE)),
-                    UNAVAILABLE + " (no reason given)")
-    assert result.returncode == 0, f"scripts/ros_build.sh --wheels failed:\n{output[-4000:]}"
-    importlib.invalidate_caches()
-    return None
-
-
-def _ros_module(name):
-    """Import a module of the ROS 2 wheels (rosidl_adapter.parser, catkin_pkg.package),
-    installing the wheels first where they are missing; skip only where they cannot install."""
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        reason = _install_ros_wheels()
-        if reason:
-            pytest.skip(f"{name} unavailable: {reason}")
-        return importlib.import_module(name)
+from .support import ALLOWED_DEPENDENCIES, ROOT, interface_paths, referenced_types, ros_module
 
 
 def _rosidl_parser():
-    return _ros_module("rosidl_adapter.parser")
+    return ros_module("rosidl_adapter.parser")
 
 
 def test_interfaces_are_found_in_the_checkout():
     assert msgs.interface_dir() == ROOT
     names = set(msgs.interface_files())
-    assert {f"fo1_ros/msg/{p.stem}" for p in _files("msg")} | \
-        {f"fo1_ros/srv/{p.stem}" for p in _files("srv")} == names
+    assert {f"fo1_ros/msg/{p.stem}" for p in interface_paths("msg")} | \
+        {f"fo1_ros/srv/{p.stem}" for p in interface_paths("srv")} == names
     expected = {"BoundingBox2D", "Region", "RegionArray", "RegionDescription",
                 "RegionDescriptionArray", "ObjectCount", "ObjectCountArray", "SetQueries",
                 "DetectObjects", "DescribeRegions", "AskRegion", "CountObjects", "SpatialQuery"}
@@ -71,14 +30,14 @@ def test_interfaces_are_found_in_the_checkout():
 
 def test_every_msg_parses_with_the_strict_ros2_parser():
     parser = _rosidl_parser()
-    for path in _files("msg"):
+    for path in interface_paths("msg"):
         spec = parser.parse_message_file("fo1_ros", str(path))
         assert spec.fields, path.name
 
 
 def test_every_srv_parses_with_the_strict_ros2_parser():
     parser = _rosidl_parser()
-    for path in _files("srv"):
+    for path in interface_paths("srv"):
         spec = parser.parse_service_file("fo1_ros", str(path))
         response_fields = [f.name for f in spec.response.fields]
         assert response_fields[:2] == ["success", "message"], path.name
@@ -98,20 +57,11 @@ def test_strict_parser_rejects_a_typo():
             "float32 score ", "float32 score oops "))
 
 
-def _referenced_types(store, name):
-    _, fields = store.fielddefs[name]
-    for _, (kind, detail) in fields:
-        while kind in (3, 4):  # ARRAY, SEQUENCE: look inside
-            (kind, detail), _ = detail
-        if kind == 2:  # NAME
-            yield detail
-
-
 def test_referenced_types_exist_and_come_from_allowed_packages():
     # The strict parser checks syntax only; a misspelt type name (Regoin[]) must be caught here.
     store = msgs.typestore()
     for name in msgs.interface_types():
-        for ref in _referenced_types(store, name):
+        for ref in referenced_types(store, name):
             assert ref in store.types, f"{name} uses unknown type {ref}"
             package = ref.split("/")[0]
             assert package == "fo1_ros" or package in ALLOWED_DEPENDENCIES, (name, ref)
@@ -121,7 +71,7 @@ def test_referenced_types_exist_and_come_from_allowed_packages():
 
 def test_services_register_as_request_and_response():
     store = msgs.typestore()
-    for path in _files("srv"):
+    for path in interface_paths("srv"):
         request, response = msgs.service_type_names(path.stem)
         assert request == f"fo1_ros/msg/{path.stem}_Request"
         assert response == f"fo1_ros/msg/{path.stem}_Response"
@@ -203,8 +153,6 @@ def test_message_definitions_carry_their_dependencies():
 
 def test_message_definitions_rebuild_the_same_types():
     # What a bag reader does with a stored definition: rebuild the types from the text alone.
-    from rosbags.typesys import Stores, get_types_from_msg, get_typestore
-
     store = msgs.typestore()
     fresh = get_typestore(Stores.EMPTY)
     name = "fo1_ros/msg/RegionArray"
@@ -213,76 +161,8 @@ def test_message_definitions_rebuild_the_same_types():
     _assert_equal(message, fresh.deserialize_cdr(store.serialize_cdr(message, name), name), name)
 
 
-def _cmake_text():
-    return (ROOT / "CMakeLists.txt").read_text()
-
-
-def test_cmakelists_lists_exactly_the_interface_files():
-    listed = re.findall(r'"((?:msg|srv)/[^"]+)"', _cmake_text())
-    on_disk = [f"msg/{p.name}" for p in _files("msg")] + [f"srv/{p.name}" for p in _files("srv")]
-    assert sorted(listed) == sorted(on_disk)
-    assert len(listed) == len(set(listed))
-
-
-def test_cmakelists_dependencies_cover_the_types_used():
-    match = re.search(r"rosidl_generate_interfaces\((.*?)\)", _cmake_text(), re.S)
-    declared = set(match.group(1).split("DEPENDENCIES", 1)[1].split())
-    assert _packages_used() <= declared <= ALLOWED_DEPENDENCIES
-    for package in declared:
-        assert f"find_package({package} REQUIRED)" in _cmake_text()
-
-
-def _packages_used():
-    store = msgs.typestore()
-    used = {ref.split("/")[0] for name in msgs.interface_types()
-            for ref in _referenced_types(store, name)}
-    used.discard("fo1_ros")
-    return used | {"builtin_interfaces"}  # Header's stamp; rosidl needs it declared
-
-
-def test_package_xml_is_valid_format_3_and_declares_what_the_messages_use():
-    package = _ros_module("catkin_pkg.package").parse_package(str(ROOT / "package.xml"))
-    package.validate()
-    assert package.package_format == 3
-    assert package.name == "fo1_ros"
-    assert [m.email for m in package.maintainers] == ["maintainers@fo1-ros.dev"]
-    assert package.licenses == ["Apache-2.0"]
-    assert package.get_build_type() == "ament_cmake"
-    build = {d.name for d in package.build_depends}
-    run = {d.name for d in package.exec_depends}
-    for used in _packages_used():
-        assert used in build and used in run, used
-    assert "rosidl_default_generators" in {d.name for d in package.buildtool_depends}
-    assert {"rosidl_default_runtime", "rclpy", "visualization_msgs"} <= run
-    assert "rosidl_interface_packages" in [g.name for g in package.member_of_groups]
-
-
-def test_pip_built_package_carries_the_interface_files(tmp_path):
-    # A real non-editable install: the wheel must carry msg/ and srv/ as package data and
-    # fo1_ros.msgs must find them there (the run happens outside the checkout).
-    target = tmp_path / "site"
-    result = subprocess.run(
-        [sys.executable, "-m", "pip", "install", str(ROOT), "--no-deps", "--target", str(target),
-         "--quiet", "--disable-pip-version-check"],
-        capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    code = ("import fo1_ros.msgs as m; print(m.interface_dir()); "
-            "print(len(m.interface_files())); m.typestore()")
-    env = {k: v for k, v in os.environ.items() if k not in ("AMENT_PREFIX_PATH",
-                                                            msgs.INTERFACE_DIR_ENV)}
-    env["PYTHONPATH"] = str(target)
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=tmp_path, env=env, timeout=120)
-    assert result.returncode == 0, result.stderr[-3000:]
-    folder, count = result.stdout.split()
-    assert Path(folder) == target / "fo1_ros" / "interfaces"
-    assert int(count) == len(_files("msg")) + len(_files("srv"))
-
-
 def test_message_definitions_work_as_mcap_schemas():
     # Foxglove and mcap tools read ros2msg schemas with their own parser; mcap_ros2 is one.
-    import io
-
     pytest.importorskip("mcap_ros2", reason="mcap-ros2-support not installed")
     from mcap.reader import make_reader
     from mcap_ros2.decoder import DecoderFactory
