@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def _check_range(min_depth_m: float, max_depth_m: float) -> None:
 
 
 def decode_depth(
-    image: Any, encoding: str, min_depth_m: float = 0.0, max_depth_m: float = math.inf
+    image: ArrayLike, encoding: str, min_depth_m: float = 0.0, max_depth_m: float = math.inf
 ) -> np.ndarray:
     """Decode a depth image to metres.
 
@@ -77,7 +77,7 @@ def decode_depth(
     return depth
 
 
-def encode_depth(depth_m: Any, encoding: str) -> np.ndarray:
+def encode_depth(depth_m: ArrayLike, encoding: str) -> np.ndarray:
     """Inverse of :func:`decode_depth` (for tests, bags and demos).
 
     Args:

@@ -47,13 +47,13 @@ For each box (``x1, y1, x2, y2`` in colour pixels, continuous convention of
    16.4 / 29.7, 7.7 / 18.4, 5.4 / 14.3 mm. The heuristic under-pushes objects that are
    deeper than wide as seen (a long box pointing away from the camera).
 
-Optional open3d (imported lazily; absent or failing to import -> a warning and the numpy
+Optional open3d (:mod:`.open3d_refine`; absent or failing to import -> a warning and the numpy
 path): ``use_open3d`` runs statistical outlier removal on the cluster points before the extent
-(step 6),
-``oriented_box`` fits an oriented box to the visible points (front surface only, so its
-extent along the view direction is short; ``center``/``size`` stay those of step 7).
+(step 6), ``oriented_box`` fits an oriented box to the visible points (front surface only, so
+its extent along the view direction is short; ``center``/``size`` stay those of step 7).
 
-Dim names: ``N`` boxes, ``M`` points of one object, ``H, W`` depth image rows/columns.
+Dim names: ``N`` boxes, ``M`` points of one object, ``H, W`` depth image rows/columns, ``h, w``
+rows/columns of one box's sample grid.
 """
 
 from __future__ import annotations
@@ -63,30 +63,18 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .camera import CameraModel
 from .config import LiftConfig
 from .depth import decode_depth
+from .open3d_refine import OrientedBox, open3d_available, oriented_box, outlier_mask
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["Object3D", "OrientedBox", "lift_boxes", "open3d_available"]
-
-
-@dataclass(frozen=True, eq=False)
-class OrientedBox:
-    """An oriented box fitted by open3d to an object's *visible* points (camera frame).
-
-    Fields: ``center`` (3,) float64 m, ``rotation`` (3, 3) float64 (columns = box axes),
-    ``extent`` (3,) float64 m along those axes.
-    """
-
-    center: np.ndarray
-    rotation: np.ndarray
-    extent: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,60 +114,6 @@ class Object3D:
         """``label``, or ``'region <index>'`` when unlabelled."""
         return self.label if self.label else f"region {self.index}"
 
-
-# ---------------------------------------------------------------------------- open3d (optional)
-_O3D: Any = None
-_O3D_TRIED = False
-
-
-def _open3d() -> Any:
-    """open3d module or None; imported once, on first use (it is slow and optional)."""
-    global _O3D, _O3D_TRIED
-    if not _O3D_TRIED:
-        _O3D_TRIED = True
-        try:
-            import open3d  # noqa: PLC0415 - optional heavy dependency, imported lazily
-
-            _O3D = open3d
-        except Exception as e:  # ImportError, or OSError for a missing shared library (libusb)
-            logger.warning(
-                "open3d is not usable (%s: %s); using the numpy path only", type(e).__name__, e
-            )
-            _O3D = None
-    return _O3D
-
-
-def open3d_available() -> bool:
-    """Whether the optional open3d refinement can run in this environment."""
-    return _open3d() is not None
-
-
-def _o3d_filter(points: np.ndarray, cfg: LiftConfig) -> np.ndarray:
-    """(M, 3) points -> (M,) bool inliers of open3d's statistical outlier removal."""
-    o3d = _open3d()
-    pcd = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(points))
-    _, kept = pcd.remove_statistical_outlier(
-        nb_neighbors=cfg.outlier_neighbors, std_ratio=cfg.outlier_std_ratio
-    )
-    mask = np.zeros(len(points), dtype=bool)
-    mask[np.asarray(kept, dtype=np.int64)] = True
-    return mask
-
-
-def _o3d_oriented_box(points: np.ndarray) -> OrientedBox | None:
-    o3d = _open3d()
-    try:
-        obb = o3d.geometry.OrientedBoundingBox.create_from_points(
-            o3d.utility.Vector3dVector(points)
-        )
-    except RuntimeError as e:  # degenerate (e.g. coplanar) point sets
-        logger.debug("open3d oriented box failed: %s", e)
-        return None
-    return OrientedBox(
-        center=np.asarray(obb.center, dtype=np.float64).copy(),
-        rotation=np.asarray(obb.R, dtype=np.float64).copy(),
-        extent=np.asarray(obb.extent, dtype=np.float64).copy(),
-    )
 
 
 # ---------------------------------------------------------------------------- depth modes
@@ -305,97 +239,148 @@ def _pixel_range(lo: float, hi: float, n: int) -> tuple[int, int]:
     return a, b
 
 
-def _lift_one(
-    index: int,
-    box: np.ndarray,
-    dbox: np.ndarray,
-    depth: np.ndarray,
-    cam: CameraModel,
-    cfg: LiftConfig,
-) -> Object3D:
-    """Lift one box. ``box`` (4,) colour pixels, ``dbox`` (4,) the same box in depth pixels."""
+@dataclass(frozen=True, eq=False)
+class _BoxSamples:
+    """One box's depth samples on a regular grid, and the box itself, in depth pixels.
+
+    Fields: ``rows`` (h,) and ``cols`` (w,) int64 depth-image rows / columns sampled; ``d``
+    (h, w) float32 depth, m (NaN = invalid); ``valid`` (h, w) bool; ``bx, by`` the box centre,
+    ``bw, bh`` its width and height (depth pixels).
+    """
+
+    rows: np.ndarray
+    cols: np.ndarray
+    d: np.ndarray
+    valid: np.ndarray
+    bx: float
+    by: float
+    bw: float
+    bh: float
+
+
+class _NotLifted(Exception):
+    """A box cannot be lifted; the message is the reason reported in :class:`Object3D`."""
+
+
+def _sample_depth(box: np.ndarray, dbox: np.ndarray, depth: np.ndarray, cfg: LiftConfig) -> _BoxSamples:
+    """Step 2: the box's depth on a regular grid centred in it (``max_samples_per_box`` at most).
+
+    Args:
+        box: (4,) the box in colour pixels (for the reasons); dbox: (4,) the box in depth pixels.
+        depth: (H, W) float32 metres, NaN = invalid.
+    """
     H, W = depth.shape
-    fail = dict(index=index, box=box, has_3d=False)
     if not np.all(np.isfinite(dbox)):
-        return Object3D(**fail, reason=f"box is not finite: {box.tolist()}")
+        raise _NotLifted(f"box is not finite: {box.tolist()}")
     x1, y1, x2, y2 = (float(v) for v in dbox)
     if x2 <= x1 or y2 <= y1:
-        return Object3D(**fail, reason=f"empty box (need x1 < x2 and y1 < y2), got {box.tolist()}")
+        raise _NotLifted(f"empty box (need x1 < x2 and y1 < y2), got {box.tolist()}")
     c0, c1 = _pixel_range(x1, x2, W)
     r0, r1 = _pixel_range(y1, y2, H)
     if c1 <= c0 or r1 <= r0:
-        return Object3D(**fail, reason=f"box {box.tolist()} is outside the {W}x{H} depth image")
-
-    # regular sampling grid, centred in the box
+        raise _NotLifted(f"box {box.tolist()} is outside the {W}x{H} depth image")
     n_pix = (c1 - c0) * (r1 - r0)
     step = max(1, math.ceil(math.sqrt(n_pix / cfg.max_samples_per_box)))
     rows = np.arange(r0 + ((r1 - r0 - 1) % step) // 2, r1, step)  # (h,)
     cols = np.arange(c0 + ((c1 - c0 - 1) % step) // 2, c1, step)  # (w,)
     d = depth[np.ix_(rows, cols)]  # (h, w)
-    valid = np.isfinite(d)
-    n_valid = int(valid.sum())
-    valid_fraction = n_valid / d.size
-    fail["valid_fraction"] = valid_fraction
-    if n_valid == 0:
-        return Object3D(**fail, reason="no valid depth in box (all NaN/0 or out of range)")
+    return _BoxSamples(rows=rows, cols=cols, d=d, valid=np.isfinite(d), bx=0.5 * (x1 + x2),
+                       by=0.5 * (y1 + y2), bw=x2 - x1, bh=y2 - y1)
 
-    # central part of the box votes for the object's mode
+
+def _central_region(s: _BoxSamples, cfg: LiftConfig) -> np.ndarray:
+    """(h, w) bool: the samples in the box's central part (``central_fraction`` of each side)."""
     f = 0.5 * cfg.central_fraction
-    bx, by, bw, bh = 0.5 * (x1 + x2), 0.5 * (y1 + y2), x2 - x1, y2 - y1
-    in_r = np.abs(rows + 0.5 - by) <= f * bh  # (h,)
-    in_c = np.abs(cols + 0.5 - bx) <= f * bw  # (w,)
-    central_region = in_r[:, None] & in_c[None, :]  # (h, w)
-    central = valid & central_region
-    if (
-        central.sum() < cfg.min_points
-    ):  # tiny box or a hole in the middle (a mug from above): whole box votes
-        central = valid
+    in_r = np.abs(s.rows + 0.5 - s.by) <= f * s.bh  # (h,)
+    in_c = np.abs(s.cols + 0.5 - s.bx) <= f * s.bw  # (w,)
+    return in_r[:, None] & in_c[None, :]  # (h, w)
 
-    # modes of the central part's depth histogram; the nearest substantial one is the object.
+
+def _select_mode(
+    s: _BoxSamples, central_region: np.ndarray, cam: CameraModel, cfg: LiftConfig
+) -> tuple[float, float, float]:
+    """Step 3: the object's depth mode among the central samples' depths.
+
+    Returns:
+        ``(z_peak, c_lo, c_hi)``: the mode's peak depth and the 1st / 99th percentile of the
+        central samples in it (m).
+    """
+    central = s.valid & central_region
+    if central.sum() < cfg.min_points:  # tiny box or a hole in the middle (a mug from above)
+        central = s.valid  # the whole box votes
     # Votes are weighted toward the box centre, so a neighbour reaching into a loose box's
     # central part counts less than the object the box is centred on.
-    zc_all = d[central]  # (C,)
+    zc_all = s.d[central]  # (C,)
     ri, ci = np.nonzero(central)
-    wr = np.exp(-0.5 * ((rows[ri] + 0.5 - by) / (cfg.center_sigma * bh)) ** 2)  # (C,)
-    wc = np.exp(-0.5 * ((cols[ci] + 0.5 - bx) / (cfg.center_sigma * bw)) ** 2)  # (C,)
+    wr = np.exp(-0.5 * ((s.rows[ri] + 0.5 - s.by) / (cfg.center_sigma * s.bh)) ** 2)  # (C,)
+    wc = np.exp(-0.5 * ((s.cols[ci] + 0.5 - s.bx) / (cfg.center_sigma * s.bw)) ** 2)  # (C,)
     z_lo = float(zc_all.min())
     bins = ((zc_all - z_lo) / cfg.bin_width_m).astype(np.int64)  # (C,)
     counts = np.bincount(bins, weights=wr * wc)  # (B,)
+    # the nearest substantial mode is the object (background is behind it)
     modes = _split_modes(counts, cfg.valley_ratio)
     mass = np.array([counts[a:b].sum() for a, b in modes])  # (n_modes,)
     substantial = np.flatnonzero(mass >= cfg.min_mode_fraction * mass.sum())
     a, b = modes[int(substantial[0]) if len(substantial) else int(np.argmax(mass))]
     peak = a + int(np.argmax(counts[a:b]))
     z_peak = z_lo + (peak + 0.5) * cfg.bin_width_m
-    # object size implied by the 2-D box at the mode's depth (metres)
-    box_w_m, box_h_m = bw / cam.fx * z_peak, bh / cam.fy * z_peak
     # a mode cannot be much deeper than the object is wide/tall: a table continuing the
     # object's depths behind it would otherwise join the mode
+    box_w_m, box_h_m = _implied_size(s, cam, z_peak)
     reach = cfg.max_extent_factor * max(box_w_m, box_h_m) + cfg.bin_width_m
     in_mode = (bins >= a) & (bins < b) & (np.abs(zc_all - z_peak) <= reach)
     c_lo, c_hi = np.percentile(zc_all[in_mode], [1.0, 99.0])
+    return z_peak, c_lo, c_hi
+
+
+def _implied_size(s: _BoxSamples, cam: CameraModel, z: float) -> tuple[float, float]:
+    """Width and height (m) of an object filling the 2-D box at depth ``z``."""
+    return s.bw / cam.fx * z, s.bh / cam.fy * z
+
+
+def _cluster(
+    s: _BoxSamples, central_region: np.ndarray, mode: tuple[float, float, float], cam: CameraModel,
+    cfg: LiftConfig,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Steps 4-5: grow the central cluster to the whole box, drop a background plane, and
+    (``use_open3d``) outliers.
+
+    Returns:
+        ``(xn, yn, z)``: (M,) float64 normalised coordinates and depth (m) of the cluster.
+    """
+    z_peak, c_lo, c_hi = mode
     # the rest of the box joins within a margin of the central cluster's depths: the
     # silhouette's rim lies deeper than the central part (a sphere's rim is at its centre depth)
+    box_w_m, box_h_m = _implied_size(s, cam, z_peak)
     margin = cfg.depth_margin_factor * min(box_w_m, box_h_m) + cfg.bin_width_m
     lo, hi = c_lo - margin, c_hi + margin
-    member = valid & (d >= lo) & (d <= hi)  # (h, w)
-
-    # back-project the whole sample grid with the depth image's intrinsics
-    yn_g = np.broadcast_to(((rows - cam.cy) / cam.fy)[:, None], d.shape)  # (h, w)
-    xn_g = (cols[None, :] - cam.cx - cam.skew * yn_g) / cam.fx  # (h, w)
+    member = s.valid & (s.d >= lo) & (s.d <= hi)  # (h, w)
+    # normalised coordinates of the whole sample grid, with the depth image's intrinsics
+    yn_g = np.broadcast_to(((s.rows - cam.cy) / cam.fy)[:, None], s.d.shape)  # (h, w)
+    xn_g = (s.cols[None, :] - cam.cx - cam.skew * yn_g) / cam.fx  # (h, w)
     if cfg.plane_tolerance_m > 0:
-        member &= ~_support_plane(d, xn_g, yn_g, valid, central_region, member, z_peak, cfg)
+        member &= ~_support_plane(s.d, xn_g, yn_g, s.valid, central_region, member, z_peak, cfg)
     n_member = int(member.sum())
     if n_member < cfg.min_points:
-        return Object3D(**fail, reason=f"too few points ({n_member} < {cfg.min_points})")
-    z = d[member].astype(np.float64)  # (M,)
+        raise _NotLifted(f"too few points ({n_member} < {cfg.min_points})")
+    z = s.d[member].astype(np.float64)  # (M,)
     xn, yn = xn_g[member], yn_g[member]  # (M,)
-
-    if cfg.use_open3d and _open3d() is not None and len(z) > cfg.outlier_neighbors:
-        keep = _o3d_filter(np.column_stack([xn * z, yn * z, z]), cfg)
+    if cfg.use_open3d and open3d_available() and len(z) > cfg.outlier_neighbors:
+        keep = outlier_mask(np.column_stack([xn * z, yn * z, z]), cfg.outlier_neighbors,
+                            cfg.outlier_std_ratio)
         if keep.sum() >= cfg.min_points:
             xn, yn, z = xn[keep], yn[keep], z[keep]
+    return xn, yn, z
 
+
+def _extent(
+    xn: np.ndarray, yn: np.ndarray, z: np.ndarray, cfg: LiftConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Steps 6-7: back-project the cluster, measure its extent and place its centre.
+
+    Returns:
+        ``(points, center, size)``: (M, 3), (3,) and (3,) float64, metres.
+    """
     pts = np.column_stack([xn * z, yn * z, z])  # (M, 3)
     stats = np.percentile(
         np.column_stack([xn, yn, pts]), [cfg.percentile, 100.0 - cfg.percentile], axis=0
@@ -413,31 +398,40 @@ def _lift_one(
     xn_c, yn_c = 0.5 * (p_lo[0] + p_hi[0]), 0.5 * (p_lo[1] + p_hi[1])
     center = np.array([xn_c * z_c, yn_c * z_c, z_c], dtype=np.float64)
     size = np.array([size_x, size_y, size_z], dtype=np.float64)
+    return pts, center, size
 
-    obb = (
-        _o3d_oriented_box(pts)
-        if cfg.oriented_box and _open3d() is not None and len(pts) >= 4
-        else None
-    )
-    return Object3D(
-        index=index,
-        box=box,
-        has_3d=True,
-        reason="",
-        center=center,
-        size=size,
-        n_points=int(len(z)),
-        depth_m=float(np.median(z)),
-        valid_fraction=valid_fraction,
-        oriented_box=obb,
-        points=pts if cfg.keep_points else None,
-    )
+
+def _lift_one(
+    index: int, box: np.ndarray, dbox: np.ndarray, depth: np.ndarray, cam: CameraModel,
+    cfg: LiftConfig,
+) -> Object3D:
+    """Lift one box (steps 2-7). ``box`` (4,) colour pixels, ``dbox`` (4,) the same box in
+    depth pixels; ``depth`` (H, W) float32 metres, ``cam`` its intrinsics."""
+    valid_fraction = 0.0
+    try:
+        samples = _sample_depth(box, dbox, depth, cfg)
+        valid_fraction = int(samples.valid.sum()) / samples.d.size
+        if valid_fraction == 0:
+            raise _NotLifted("no valid depth in box (all NaN/0 or out of range)")
+        central_region = _central_region(samples, cfg)
+        mode = _select_mode(samples, central_region, cam, cfg)
+        xn, yn, z = _cluster(samples, central_region, mode, cam, cfg)
+    except _NotLifted as e:
+        return Object3D(index=index, box=box, has_3d=False, reason=str(e),
+                        valid_fraction=valid_fraction)
+    pts, center, size = _extent(xn, yn, z, cfg)
+    obb = oriented_box(pts) if cfg.oriented_box and open3d_available() and len(pts) >= 4 else None
+    return Object3D(index=index, box=box, has_3d=True, reason="", center=center, size=size,
+                    n_points=int(len(z)), depth_m=float(np.median(z)),
+                    valid_fraction=valid_fraction, oriented_box=obb,
+                    points=pts if cfg.keep_points else None)
+
 
 
 # ---------------------------------------------------------------------------- public entry
 def lift_boxes(
-    boxes: Any,
-    depth: Any,
+    boxes: ArrayLike,
+    depth: ArrayLike,
     camera: CameraModel,
     *,
     encoding: str = "32FC1",

@@ -363,10 +363,10 @@ def test_split_modes_gaps_and_valleys():
 
 
 def test_numpy_path_runs_without_open3d(scene, noisy, monkeypatch, caplog):
-    import fo1_ros.geometry.lifting as lifting
+    import fo1_ros.geometry.open3d_refine as open3d_refine
 
-    monkeypatch.setattr(lifting, "_O3D", None)
-    monkeypatch.setattr(lifting, "_O3D_TRIED", True)  # as if the import had failed
+    monkeypatch.setattr(open3d_refine, "_O3D", None)
+    monkeypatch.setattr(open3d_refine, "_O3D_TRIED", True)  # as if the import had failed
     a = lift_boxes(scene.boxes, noisy, scene.camera)
     b = lift_boxes(
         scene.boxes, noisy, scene.camera, config=LiftConfig(use_open3d=True, oriented_box=True)
