@@ -2,8 +2,10 @@
 
 msg/ and srv/ at the repository root are the single source of truth for the message types
 (rosidl compiles them under ROS). A built wheel carries a copy of them as package data,
-``fo1_ros/interfaces/{msg,srv}``, where ``fo1_ros.msgs`` finds them at run time. Editable
-installs need no copy: ``fo1_ros.msgs`` reads the checkout directly.
+``fo1_ros/interfaces/{msg,srv}``, where ``fo1_ros.msgs.interfaces`` finds them at run time.
+Editable installs need no copy: ``fo1_ros.msgs.interfaces`` reads the checkout directly. The
+Python packages themselves (``fo1_ros`` and every subpackage, e.g. ``fo1_ros.msgs``) are found
+by ``[tool.setuptools.packages.find]`` in pyproject.toml.
 """
 
 from pathlib import Path

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import array
 import re
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -40,6 +40,10 @@ IMAGE_ENCODINGS: dict[str, tuple[np.dtype, int]] = {
     "yuv422_yuy2": (np.dtype(np.uint8), 2),
     "yuyv": (np.dtype(np.uint8), 2),
 }
+
+#: What a ``uint8[]`` message field holds: numpy (rosbags), array.array (rclpy), bytes, a list.
+ByteBuffer = np.ndarray | bytes | bytearray | memoryview | array.array | Sequence[int]
+
 # OpenCV-style generic encodings, e.g. 8UC1, 16UC1 (depth, mm), 32FC1 (depth, m), 8UC3.
 _GENERIC = re.compile(r"^(8U|8S|16U|16S|32S|32F|64F)C([1-4])$")
 _GENERIC_DTYPES = {
@@ -65,7 +69,7 @@ def encoding_info(encoding: str) -> tuple[np.dtype, int]:
     )
 
 
-def as_bytes_array(data: Any) -> np.ndarray:
+def as_bytes_array(data: ByteBuffer) -> np.ndarray:
     """A ``uint8[]`` field (numpy, array.array, bytes, list) as a 1-D uint8 array, no copy
     where the buffer allows it."""
     if isinstance(data, np.ndarray):
