@@ -214,7 +214,7 @@ def test_two_models_in_one_process_do_not_share_captured_features():
 
 
 def test_fo1_3b_meta_build_has_official_module_tree():
-    from fo1_ros.model.inspect import build_meta, summarise
+    from fo1_ros.model.summary import build_meta, summarise
 
     model = build_meta(preset("fo1-3b"))
     info = summarise(model)
