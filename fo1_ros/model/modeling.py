@@ -16,15 +16,18 @@ Dims: `B` sequences, `T` tokens, `D` LM width, `N` boxes, `V` vocabulary.
 
 from __future__ import annotations
 
+import inspect
 import time
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+import transformers
 from torch import nn
 from transformers import DynamicCache
 from transformers.models.qwen2_5_vl.configuration_qwen2_5_vl import Qwen2_5_VLTextConfig
 from transformers.models.qwen2_5_vl.modeling_qwen2_5_vl import Qwen2_5_VLTextModel
+from transformers.utils import logging as hf_logging
 
 from .config import FO1Config
 from .constants import IGNORE_INDEX, IMAGE_SLOT, OBJECT_SLOT
@@ -36,10 +39,6 @@ def check_transformers_api(forward=Qwen2_5_VLTextModel.forward) -> None:
     """Raise ImportError unless the text model takes `cache=` (and returns `.cache`), as in
     transformers >= 5.24. Older releases call both `past_key_values`: the KV cache would be
     ignored silently and the forward pass fail later with an AttributeError."""
-    import inspect
-
-    import transformers
-
     if "cache" not in inspect.signature(forward).parameters:
         raise ImportError(f"fo1_ros needs transformers>=5.24,<6 (installed: {transformers.__version__}, whose "
                           "Qwen2.5-VL text model has no `cache` argument); pip install 'transformers>=5.24,<6'")
@@ -49,8 +48,6 @@ check_transformers_api()
 
 
 def text_config_to_hf(cfg: FO1Config, attn_implementation: str) -> Qwen2_5_VLTextConfig:
-    from transformers.utils import logging as hf_logging
-
     t = cfg.text
     level = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # "unrecognized key mrope_section": it is read by the M-RoPE module
@@ -120,6 +117,18 @@ class SplicedBatch:
     token_ids: torch.Tensor
     labels: torch.Tensor | None
     next_positions: torch.Tensor
+
+
+@dataclass
+class _SplicedSequence:
+    """One sequence after splicing, before padding: embeds (T, D), positions (3, T) int64,
+    token_ids (T,) int64, labels (T,) int64 or None, next_position (the reference's max + 1)."""
+
+    embeds: torch.Tensor
+    positions: torch.Tensor
+    token_ids: torch.Tensor
+    labels: torch.Tensor | None
+    next_position: int
 
 
 @dataclass
@@ -230,12 +239,17 @@ class FO1ForCausalLM(nn.Module):
                                                   return_levels=self.config.mm_use_vision_tower_region_feature)
         object_tokens, feats = self.encode_regions(aux_pixel_values, boxes_aux, levels, grid_thw,
                                                    return_features=True)
-        return [EncodedFrame(image_tokens[i], object_tokens[i], grid_thw[i], feats[i]) for i in range(len(image_tokens))]
+        return [EncodedFrame(image_tokens[i], object_tokens[i], grid_thw[i], feats[i])
+                for i in range(len(image_tokens))]
 
     # ---- splicing and positions -------------------------------------------------------------
     def splice(self, input_ids: list[list[int]] | list[torch.Tensor], frames: list[EncodedFrame | None],
                labels: list[list[int]] | None = None, padding_side: str = "left") -> SplicedBatch:
         """Replace placeholders by image/object tokens and compute M-RoPE positions.
+
+        Three named steps per batch: `_check_sequence` (the slots against the frame and the
+        vocabulary), `_splice_sequence` (one sequence's embeddings, positions, ids, labels) and
+        `_pad_batch` (left or right padding into (B, T) tensors).
 
         Args:
             input_ids: B unpadded id sequences with at most one IMAGE_SLOT and any number of
@@ -248,79 +262,93 @@ class FO1ForCausalLM(nn.Module):
             raise ValueError(f"{len(input_ids)} sequences but {len(frames)} frames")
         if padding_side not in ("left", "right"):
             raise ValueError(f"padding_side must be 'left' or 'right', got {padding_side!r}")
-        cfg = self.config
-        embed = self.model.embed_tokens
-        merge = cfg.vision.spatial_merge_size
-        seq_embeds, seq_pos, seq_ids, seq_labels, next_pos = [], [], [], [], []
+        seqs = []
         for b, (ids, frame) in enumerate(zip(input_ids, frames)):
             ids = torch.as_tensor(ids, dtype=torch.long).reshape(-1)
             lab = torch.as_tensor(labels[b], dtype=torch.long).reshape(-1) if labels is not None else None
-            if lab is not None and lab.shape != ids.shape:
-                raise ValueError(f"labels[{b}] has {lab.numel()} entries but input_ids[{b}] has {ids.numel()}")
-            n_img = int((ids == IMAGE_SLOT).sum())
-            n_obj = int((ids == OBJECT_SLOT).sum())
-            if n_img > 1:
-                raise ValueError(f"sequence {b} has {n_img} image slots; one image per sequence is supported")
-            if (n_img or n_obj) and frame is None:
-                raise ValueError(f"sequence {b} has image/object slots but no frame")
-            if frame is not None and n_obj != frame.object_tokens.shape[0]:
-                raise ValueError(f"sequence {b} has {n_obj} object slots but its frame has "
-                                 f"{frame.object_tokens.shape[0]} object tokens")
-            if n_obj and not n_img:
-                raise ValueError(f"sequence {b} has object slots but no image slot")
-            bad = ((ids < 0) & (ids != IMAGE_SLOT) & (ids != OBJECT_SLOT)) | (ids >= cfg.text.vocab_size)
-            if bool(bad.any()):
-                raise ValueError(f"sequence {b} has ids outside the vocabulary [0, {cfg.text.vocab_size}): "
-                                 f"{ids[bad].tolist()[:10]}")
+            self._check_sequence(b, ids, lab, frame)
+            seqs.append(self._splice_sequence(ids, lab, frame))
+        return self._pad_batch(seqs, padding_side, labels is not None)
 
-            text_mask = ids >= 0
-            text_emb = embed(ids.clamp(min=0).to(embed.weight.device))  # (T, D), placeholders fixed below
-            pieces, pos_pieces, id_pieces, lab_pieces = [], [], [], []
-            cur = 0  # next text position
-            obj_i = 0
-            start = 0
-            special = torch.nonzero(~text_mask).flatten().tolist() + [ids.numel()]
-            for s in special:
-                if s > start:  # a run of text tokens
-                    n = s - start
-                    pieces.append(text_emb[start:s])
-                    pos_pieces.append(torch.arange(cur, cur + n).expand(3, n))
-                    id_pieces.append(ids[start:s])
-                    lab_pieces.append(lab[start:s] if lab is not None else None)
-                    cur += n
-                if s == ids.numel():
-                    break
-                if int(ids[s]) == IMAGE_SLOT:
-                    img = frame.image_tokens
-                    gh, gw = int(frame.grid_thw[1]) // merge, int(frame.grid_thw[2]) // merge
-                    if img.shape[0] != gh * gw:
-                        raise ValueError(f"frame has {img.shape[0]} image tokens, grid implies {gh * gw}")
-                    rows = torch.arange(gh).repeat_interleave(gw)
-                    cols = torch.arange(gw).repeat(gh)
-                    pos_pieces.append(torch.stack((torch.zeros_like(rows), rows, cols)) + cur)
-                    pieces.append(img)
-                    id_pieces.append(torch.full((gh * gw,), cfg.image_token_id, dtype=torch.long))
-                    lab_pieces.append(torch.full((gh * gw,), IGNORE_INDEX, dtype=torch.long) if lab is not None else None)
-                    cur += max(gh, gw)
-                else:  # one object token, a plain text position
-                    pieces.append(frame.object_tokens[obj_i:obj_i + 1])
-                    obj_i += 1
-                    pos_pieces.append(torch.full((3, 1), cur))
-                    id_pieces.append(torch.tensor([OBJECT_SLOT]))
-                    lab_pieces.append(torch.tensor([IGNORE_INDEX]) if lab is not None else None)
-                    cur += 1
-                start = s + 1
-            seq_embeds.append(torch.cat([p.to(self.dtype) for p in pieces]) if pieces
-                              else text_emb[:0])
-            seq_pos.append(torch.cat(pos_pieces, dim=1) if pos_pieces else torch.zeros(3, 0, dtype=torch.long))
-            seq_ids.append(torch.cat(id_pieces) if id_pieces else ids[:0])
-            if lab is not None:
-                seq_labels.append(torch.cat(lab_pieces) if lab_pieces else lab[:0])
-            # the reference: next position = max position + 1 (rope_deltas bookkeeping)
-            next_pos.append(int(seq_pos[-1].max()) + 1 if seq_pos[-1].numel() else 0)
+    def _check_sequence(self, b: int, ids: torch.Tensor, lab: torch.Tensor | None, frame: EncodedFrame | None) -> None:
+        """ValueError unless sequence `b`'s (T,) ids have at most one image slot, as many object
+        slots as its frame has object tokens, slots only with a frame, and ids in the vocabulary."""
+        vocab_size = self.config.text.vocab_size
+        if lab is not None and lab.shape != ids.shape:
+            raise ValueError(f"labels[{b}] has {lab.numel()} entries but input_ids[{b}] has {ids.numel()}")
+        n_img = int((ids == IMAGE_SLOT).sum())
+        n_obj = int((ids == OBJECT_SLOT).sum())
+        if n_img > 1:
+            raise ValueError(f"sequence {b} has {n_img} image slots; one image per sequence is supported")
+        if (n_img or n_obj) and frame is None:
+            raise ValueError(f"sequence {b} has image/object slots but no frame")
+        if frame is not None and n_obj != frame.object_tokens.shape[0]:
+            raise ValueError(f"sequence {b} has {n_obj} object slots but its frame has "
+                             f"{frame.object_tokens.shape[0]} object tokens")
+        if n_obj and not n_img:
+            raise ValueError(f"sequence {b} has object slots but no image slot")
+        bad = ((ids < 0) & (ids != IMAGE_SLOT) & (ids != OBJECT_SLOT)) | (ids >= vocab_size)
+        if bool(bad.any()):
+            raise ValueError(f"sequence {b} has ids outside the vocabulary [0, {vocab_size}): "
+                             f"{ids[bad].tolist()[:10]}")
 
-        B = len(seq_embeds)
-        T = max(e.shape[0] for e in seq_embeds)
+    def _splice_sequence(self, ids: torch.Tensor, lab: torch.Tensor | None, frame: EncodedFrame | None
+                         ) -> _SplicedSequence:
+        """One checked sequence: text runs embedded, the image slot replaced by the frame's image
+        tokens (3-D positions t, row, col), each object slot by one object token (a text position)."""
+        cfg = self.config
+        embed = self.model.embed_tokens
+        merge = cfg.vision.spatial_merge_size
+        text_mask = ids >= 0
+        text_emb = embed(ids.clamp(min=0).to(embed.weight.device))  # (T, D), placeholders fixed below
+        pieces, pos_pieces, id_pieces, lab_pieces = [], [], [], []
+        cur = 0  # next text position
+        obj_i = 0
+        start = 0
+        special = torch.nonzero(~text_mask).flatten().tolist() + [ids.numel()]
+        for s in special:
+            if s > start:  # a run of text tokens
+                n = s - start
+                pieces.append(text_emb[start:s])
+                pos_pieces.append(torch.arange(cur, cur + n).expand(3, n))
+                id_pieces.append(ids[start:s])
+                lab_pieces.append(lab[start:s] if lab is not None else None)
+                cur += n
+            if s == ids.numel():
+                break
+            if int(ids[s]) == IMAGE_SLOT:
+                img = frame.image_tokens
+                gh, gw = int(frame.grid_thw[1]) // merge, int(frame.grid_thw[2]) // merge
+                if img.shape[0] != gh * gw:
+                    raise ValueError(f"frame has {img.shape[0]} image tokens, grid implies {gh * gw}")
+                rows = torch.arange(gh).repeat_interleave(gw)
+                cols = torch.arange(gw).repeat(gh)
+                pos_pieces.append(torch.stack((torch.zeros_like(rows), rows, cols)) + cur)
+                pieces.append(img)
+                id_pieces.append(torch.full((gh * gw,), cfg.image_token_id, dtype=torch.long))
+                lab_pieces.append(torch.full((gh * gw,), IGNORE_INDEX, dtype=torch.long)
+                                  if lab is not None else None)
+                cur += max(gh, gw)
+            else:  # one object token, a plain text position
+                pieces.append(frame.object_tokens[obj_i:obj_i + 1])
+                obj_i += 1
+                pos_pieces.append(torch.full((3, 1), cur))
+                id_pieces.append(torch.tensor([OBJECT_SLOT]))
+                lab_pieces.append(torch.tensor([IGNORE_INDEX]) if lab is not None else None)
+                cur += 1
+            start = s + 1
+        embeds = torch.cat([p.to(self.dtype) for p in pieces]) if pieces else text_emb[:0]
+        pos = torch.cat(pos_pieces, dim=1) if pos_pieces else torch.zeros(3, 0, dtype=torch.long)
+        out_labels = (torch.cat(lab_pieces) if lab_pieces else lab[:0]) if lab is not None else None
+        # the reference: next position = max position + 1 (rope_deltas bookkeeping)
+        next_pos = int(pos.max()) + 1 if pos.numel() else 0
+        return _SplicedSequence(embeds, pos, torch.cat(id_pieces) if id_pieces else ids[:0], out_labels, next_pos)
+
+    def _pad_batch(self, seqs: list[_SplicedSequence], padding_side: str, with_labels: bool) -> SplicedBatch:
+        """Spliced sequences padded to the longest, on the left or the right, on the model's device."""
+        cfg = self.config
+        B = len(seqs)
+        T = max(q.embeds.shape[0] for q in seqs)
         D = cfg.text.hidden_size
         dev = self.device
         inputs_embeds = torch.zeros(B, T, D, dtype=self.dtype, device=dev)
@@ -328,18 +356,18 @@ class FO1ForCausalLM(nn.Module):
         attention_mask = torch.zeros(B, T, dtype=torch.long, device=dev)
         token_ids = torch.full((B, T), cfg.text.pad_token_id if cfg.text.pad_token_id is not None else 0,
                                dtype=torch.long, device=dev)
-        out_labels = torch.full((B, T), IGNORE_INDEX, dtype=torch.long, device=dev) if labels is not None else None
-        for b in range(B):
-            n = seq_embeds[b].shape[0]
+        out_labels = torch.full((B, T), IGNORE_INDEX, dtype=torch.long, device=dev) if with_labels else None
+        for b, q in enumerate(seqs):
+            n = q.embeds.shape[0]
             sl = slice(T - n, T) if padding_side == "left" else slice(0, n)
-            inputs_embeds[b, sl] = seq_embeds[b]
-            position_ids[:, b, sl] = seq_pos[b].to(dev)
+            inputs_embeds[b, sl] = q.embeds
+            position_ids[:, b, sl] = q.positions.to(dev)
             attention_mask[b, sl] = 1
-            token_ids[b, sl] = seq_ids[b].to(dev)
+            token_ids[b, sl] = q.token_ids.to(dev)
             if out_labels is not None:
-                out_labels[b, sl] = seq_labels[b].to(dev)
+                out_labels[b, sl] = q.labels.to(dev)
         return SplicedBatch(inputs_embeds, position_ids, attention_mask, token_ids, out_labels,
-                            torch.tensor(next_pos, dtype=torch.long, device=dev))
+                            torch.tensor([q.next_position for q in seqs], dtype=torch.long, device=dev))
 
     # ---- language model ---------------------------------------------------------------------
     def forward(self, inputs_embeds: torch.Tensor, position_ids: torch.Tensor, attention_mask: torch.Tensor,

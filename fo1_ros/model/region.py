@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import FO1Config
-from .ops import roi_align_mean
+from .roi_align import roi_align_mean
 
 
 def box_sine_embedding(boxes_cxcywh: torch.Tensor, dim: int, temperature: float = 10000.0) -> torch.Tensor:

@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
+from transformers.utils import logging as hf_logging
 
 # Order fixes the ids of our tokenizer: the Qwen markers first, then FO1's region/markup tokens.
 CHAT_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
@@ -29,8 +31,6 @@ def train_tokenizer(corpus: Iterable[str], vocab_size: int = 1024, min_frequency
     Ids 0..6 are CHAT_TOKENS (so `<|vision_start|>` = 3, `<|vision_end|>` = 4, `<|image_pad|>` = 5),
     then the region and markup tokens, then the learned vocabulary.
     """
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
     if vocab_size < len(SPECIAL_TOKENS) + 256:
         raise ValueError(f"vocab_size {vocab_size} is too small: {len(SPECIAL_TOKENS)} special tokens + 256 bytes")
     tok = Tokenizer(models.BPE())
@@ -48,8 +48,6 @@ def load_tokenizer(folder: str | Path):
     folder = Path(folder)
     if not (folder / "tokenizer.json").exists() and not (folder / "vocab.json").exists():
         raise FileNotFoundError(f"no tokenizer files (tokenizer.json or vocab.json) in {folder}")
-    from transformers.utils import logging as hf_logging
-
     level = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # AutoTokenizer peeks at config.json and warns about FO1's model_type
     try:

@@ -1,13 +1,19 @@
 """Proposal sources: frame -> class-agnostic boxes + scores (`Proposals`).
 
-- ``rgbd`` (default): `RGBDProposer`, support plane + depth seeds + colour watershed +
-  hierarchical grouping; RGB-only fallback without depth or K (``rgbd.py``).
-- ``hf``: `HFDetector`, any local transformers object-detection or zero-shot detector
-  (``hf_detector.py``; transformers is imported only when one is built).
-- ``given``: `GivenBoxes`, the caller's boxes (``base.py``).
+Each source sits with its config beside it:
 
-``make_proposal_source(name, **kwargs)`` builds one by name; ``evaluate.py`` measures recall
-on held-out synthetic scenes (``python -m fo1_ros.proposals.evaluate --n 200``).
+- ``rgbd`` (default): `RGBDProposer` (``rgbd.py``, the orchestrator), support plane + depth
+  seeds + colour watershed (``markers.py``) + hierarchical grouping and scores
+  (``grouping.py``); RGB-only fallback without depth or K. Its parameters, `RGBDConfig`, are
+  in ``rgbd_config.py``, which all three import (no import circle).
+- ``hf``: `HFDetector` with `HFDetectorConfig` (``hf_detector.py``), any local transformers
+  object-detection or zero-shot detector (transformers is imported only when one is built).
+- ``given``: `GivenBoxes`, the caller's boxes (``base.py``, with `Proposals`,
+  `ProposalConfig` and the shared `postprocess`).
+
+``make_proposal_source(name, **kwargs)`` (here) builds one by name; it is the only factory.
+Recall on held-out synthetic scenes is measured by ``fo1_ros.eval.proposal_recall``
+(``python -m fo1_ros.eval.proposal_recall --n 200``).
 """
 
 from __future__ import annotations
@@ -15,10 +21,14 @@ from __future__ import annotations
 from typing import Any
 
 from .base import GivenBoxes, ProposalConfig, Proposals, ProposalSource, postprocess
-from .rgbd import RGBDConfig, RGBDProposer, Segmentation
+from .hf_detector import HFDetector, HFDetectorConfig
+from .rgbd import RGBDProposer, Segmentation
+from .rgbd_config import RGBDConfig
 
 __all__ = [
     "GivenBoxes",
+    "HFDetector",
+    "HFDetectorConfig",
     "ProposalConfig",
     "ProposalSource",
     "Proposals",
@@ -55,9 +65,7 @@ def make_proposal_source(name: str = "rgbd", **kwargs: Any) -> ProposalSource:
         except TypeError as e:
             raise ValueError(f"rgbd: bad arguments {sorted(kwargs)}: {e}") from e
     if name == "hf":
-        from .hf_detector import HFDetector  # imports transformers: only when asked for
-
-        return HFDetector(**kwargs)
+        return HFDetector(**kwargs)  # imports transformers: only when one is built
     try:
         return GivenBoxes(**kwargs)
     except TypeError as e:

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..config import Config
-from ..model.ops import nms
+from ..model.boxes import nms
 
 
 @dataclass

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
-if TYPE_CHECKING:
-    from .rgbd import RGBDConfig
+from .rgbd_config import RGBDConfig
 
 __all__ = ["Candidates", "Regions", "candidate_boxes", "components", "group", "label_boxes", "region_stats",
            "relabel", "rgb_background", "score", "strengths", "watershed"]
@@ -247,6 +245,12 @@ def _too_big(m: np.ndarray, limit: float) -> bool:
     return bool(extent(m) > limit)
 
 
+def _merge_cost(e: np.ndarray, strategy: str, rgbd: bool) -> float:
+    """Cost of merging across a boundary with stats `e` (5,): "geometry" js + 0.25 cs, else cs + 0.5 js."""
+    j, c = strengths(e[:4], rgbd)
+    return float(j + 0.25 * c) if strategy == "geometry" else float(c + 0.5 * j)
+
+
 def group(reg: Regions, R: int, cfg: RGBDConfig, rgbd: bool) -> Candidates:
     """Greedy hierarchical merging (selective-search style); every region and union is a candidate.
 
@@ -280,11 +284,7 @@ def group(reg: Regions, R: int, cfg: RGBDConfig, rgbd: bool) -> Candidates:
             adj[a][b] = e
             adj[b][a] = e
 
-        def cost(e: np.ndarray) -> float:
-            j, c = strengths(e[:4], rgbd)
-            return float(j + 0.25 * c) if strategy == "geometry" else float(c + 0.5 * j)
-
-        heap = [(cost(e), a, b) for a, nb in adj.items() for b, e in nb.items() if a < b]
+        heap = [(_merge_cost(e, strategy, rgbd), a, b) for a, nb in adj.items() for b, e in nb.items() if a < b]
         heapq.heapify(heap)
         nxt = R
         while heap:
@@ -316,7 +316,7 @@ def group(reg: Regions, R: int, cfg: RGBDConfig, rgbd: bool) -> Candidates:
             adj[u] = nb_u
             for x, ex in nb_u.items():
                 adj[x][u] = ex
-                heapq.heappush(heap, (cost(ex), u, x))
+                heapq.heappush(heap, (_merge_cost(ex, strategy, rgbd), u, x))
             if U["members"] not in seen:
                 seen.add(U["members"])
                 for k in out:

@@ -9,15 +9,12 @@ Dims: `H, W` working-image pixels, `M` points, `T` RANSAC hypotheses.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from .grouping import components
-
-if TYPE_CHECKING:
-    from .rgbd import RGBDConfig
+from .rgbd_config import RGBDConfig
 
 __all__ = ["Plane", "Markers", "colour", "support_plane", "rgbd_markers", "rgb_markers"]
 

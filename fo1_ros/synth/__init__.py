@@ -34,8 +34,9 @@ Public API::
 
 Modules: ``config`` (vocabulary, SceneConfig), ``camera`` (pinhole model, poses),
 ``shapes`` (ray-shape intersection), ``text`` (glyph bitmaps), ``world`` (3-D content and
-its sampling), ``render`` (ray casting, shading, sensor models), ``scene`` (ground truth and
-the entry points).
+the samplers of its parts), ``layout`` (object placement and the whole world's sampling
+order), ``render`` (ray casting, shading, sensor models), ``scene`` (ground truth and the
+entry points).
 """
 
 from fo1_ros.synth.config import (

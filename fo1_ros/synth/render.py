@@ -27,8 +27,9 @@ import numpy as np
 
 from fo1_ros.synth.camera import intrinsics, project, world_rays
 from fo1_ros.synth.config import SceneConfig
+from fo1_ros.synth.layout import object_rect
 from fo1_ros.synth.shapes import Shape, intersect
-from fo1_ros.synth.world import World, _value_noise, object_rect
+from fo1_ros.synth.world import World, value_noise
 
 # Material ids of the per-pixel material map.
 TABLE_TOP, TABLE_SIDE, WALL, FLOOR, CEILING, OBJECT = range(6)
@@ -172,24 +173,22 @@ def _tent_down(a: np.ndarray) -> np.ndarray:
     return 0.25 * a[:, :-2:2] + 0.5 * a[:, 1::2] + 0.25 * a[:, 2::2]
 
 
-def render(world: World, pose: np.ndarray, config: SceneConfig,
-           rng: np.random.Generator) -> RenderOutput:
-    """Render ``world`` from ``pose`` (4, 4) world <- camera at ``config``'s image size.
+def _draw_objects(world: World, o: list[float], rays: tuple[np.ndarray, np.ndarray, np.ndarray], pose: np.ndarray,
+                  Kr: np.ndarray, ss: int, zbuf: np.ndarray, nrm: list[np.ndarray]):
+    """Intersect every object inside its projected rectangle, z-buffered against ``zbuf``.
 
-    ``rng`` drives only the sensor noise (RGB noise, depth noise and holes).
+    Updates ``zbuf`` (H, W) and the normals ``nrm`` (3 x (H, W)) in place where an object is
+    closer. Returns ``inst`` (H, W) int16 object index (-1 elsewhere), ``ink`` (H, W) float32
+    printed-text coverage, ``full`` (N,) int64 unoccluded output pixels per object and
+    ``amodal`` (N, 4) float64 xyxy output-pixel boxes of the unoccluded objects.
     """
-    K, Kr, H, W = _sampling_grid(config)  # H, W: the ray-cast grid from here on
-    ss = config.supersample
-    dx, dy, dz = world_rays(pose, Kr, W, H)  # 3 x (H, W) float32, t = depth
-    o = [float(v) for v in pose[:3, 3]]
-    zbuf, mat, nrm = _background(world, o, dx, dy, dz, pose, Kr)
+    dx, dy, dz = rays
+    H, W = zbuf.shape
     inst = np.full((H, W), -1, np.int16)
     ink = np.zeros((H, W), np.float32)
     n_obj = len(world.objects)
     full = np.zeros(n_obj, np.int64)
     amodal = np.zeros((n_obj, 4), np.float64)
-
-    # --- objects, z-buffered
     for j, obj in enumerate(world.objects):
         rect = object_rect(obj, pose, Kr, W, H)
         if rect is None:
@@ -226,16 +225,19 @@ def render(world: World, pose: np.ndarray, config: SceneConfig,
             isub[closer] = obj.text_alpha(lx, ly, lz, nl)
         else:
             isub[closer] = 0
-    is_obj = inst >= 0
-    mat[is_obj] = OBJECT
+    return inst, ink, full, amodal
 
-    # --- shading
-    px, py, pz = o[0] + zbuf * dx, o[1] + zbuf * dy, o[2] + zbuf * dz  # 3 x (H, W)
-    albedo = _background_albedo(world, mat, px, py, pz)
+
+def _materials(world: World, mat: np.ndarray, inst: np.ndarray, ink: np.ndarray, points):
+    """Albedo (H, W, 3) float32, specular gloss (H, W) and shininess (H, W) of every pixel;
+    ``points`` are the hit points ``px, py, pz``, 3 x (H, W)."""
+    H, W = mat.shape
+    is_obj = inst >= 0
+    albedo = _background_albedo(world, mat, *points)
     gloss = np.full((H, W), 0.05, np.float32)
     shin = np.full((H, W), 20.0, np.float32)
     gloss[mat == TABLE_TOP] = 0.12
-    if n_obj:
+    if world.objects:
         obj_alb = np.stack([ob.albedo for ob in world.objects]).astype(np.float32)
         ink_rgb = np.stack([np.array(ob.text_rgb or (0, 0, 0), np.float32) / 255
                             for ob in world.objects])
@@ -245,40 +247,49 @@ def render(world: World, pose: np.ndarray, config: SceneConfig,
         gloss[is_obj] = np.array([ob.gloss for ob in world.objects], np.float32)[ids] * (
             1 - 0.7 * ink[is_obj])  # printed ink is matte
         shin[is_obj] = np.array([ob.shininess for ob in world.objects], np.float32)[ids]
+    return albedo, gloss, shin
 
-    light = world.light
-    L = light.direction.astype(np.float32)
-    ndl = nrm[0] * L[0] + nrm[1] * L[1] + nrm[2] * L[2]  # (H, W)
+
+def _cast_shadows(world: World, mat: np.ndarray, inst: np.ndarray, nrm: list[np.ndarray], ndl: np.ndarray,
+                  points, pose: np.ndarray, Kr: np.ndarray, L: np.ndarray) -> np.ndarray:
+    """(H, W) float32 light visibility: 0 where a shadow ray toward ``L`` hits an object,
+    softened on the table top (``points``: the hit points px, py, pz, 3 x (H, W))."""
+    px, py, pz = points
+    H, W = mat.shape
     lit = np.ones((H, W), np.float32)
-    if config.shadows and n_obj:
-        receiver = ((mat == TABLE_TOP) | is_obj) & (ndl > 0)
-        for j, obj in enumerate(world.objects):
-            c = obj.corners_world()
-            ground = c - (c[:, 2:3] / L[2]) * L[None, :].astype(np.float64)
-            rect = _rect_of_points(np.concatenate([c, ground]), pose, Kr, W, H)
-            if rect is None:
-                continue
-            x0, y0, x1, y1 = rect
-            sel = receiver[y0:y1, x0:x1]
-            if obj.shape.kind != "cup":  # convex shapes cannot shadow themselves
-                sel = sel & (inst[y0:y1, x0:x1] != j)
-            ys, xs = np.nonzero(sel)
-            if ys.size == 0:
-                continue
-            eps = np.float32(1e-3)
-            t, _ = obj.intersect(
-                px[y0:y1, x0:x1][sel] + eps * nrm[0][y0:y1, x0:x1][sel],
-                py[y0:y1, x0:x1][sel] + eps * nrm[1][y0:y1, x0:x1][sel],
-                pz[y0:y1, x0:x1][sel] + eps * nrm[2][y0:y1, x0:x1][sel],
-                L[0], L[1], L[2], t_min=1e-4)
-            shadowed = np.isfinite(t)
-            lit[y0 + ys[shadowed], x0 + xs[shadowed]] = 0
-        # Soft penumbra on the table only (blurring across object silhouettes would smear).
-        k = max(3, int(round(3 * W / 640)) | 1)  # penumbra: a fixed fraction of the view
-        soft = cv2.GaussianBlur(lit, (k, k), 0)
-        lit = np.where(mat == TABLE_TOP, soft, lit)
+    receiver = ((mat == TABLE_TOP) | (inst >= 0)) & (ndl > 0)
+    for j, obj in enumerate(world.objects):
+        c = obj.corners_world()
+        ground = c - (c[:, 2:3] / L[2]) * L[None, :].astype(np.float64)
+        rect = _rect_of_points(np.concatenate([c, ground]), pose, Kr, W, H)
+        if rect is None:
+            continue
+        x0, y0, x1, y1 = rect
+        sel = receiver[y0:y1, x0:x1]
+        if obj.shape.kind != "cup":  # convex shapes cannot shadow themselves
+            sel = sel & (inst[y0:y1, x0:x1] != j)
+        ys, xs = np.nonzero(sel)
+        if ys.size == 0:
+            continue
+        eps = np.float32(1e-3)
+        t, _ = obj.intersect(
+            px[y0:y1, x0:x1][sel] + eps * nrm[0][y0:y1, x0:x1][sel],
+            py[y0:y1, x0:x1][sel] + eps * nrm[1][y0:y1, x0:x1][sel],
+            pz[y0:y1, x0:x1][sel] + eps * nrm[2][y0:y1, x0:x1][sel],
+            L[0], L[1], L[2], t_min=1e-4)
+        shadowed = np.isfinite(t)
+        lit[y0 + ys[shadowed], x0 + xs[shadowed]] = 0
+    # Soft penumbra on the table only (blurring across object silhouettes would smear).
+    k = max(3, int(round(3 * W / 640)) | 1)  # penumbra: a fixed fraction of the view
+    soft = cv2.GaussianBlur(lit, (k, k), 0)
+    return np.where(mat == TABLE_TOP, soft, lit)
 
-    # Contact darkening of the table around each object's base (cheap ambient occlusion).
+
+def _contact_occlusion(world: World, mat: np.ndarray, px: np.ndarray, py: np.ndarray, pose: np.ndarray,
+                       Kr: np.ndarray) -> np.ndarray:
+    """(H, W) float32 contact darkening of the table around each object's base (cheap
+    ambient occlusion): 1 = open, down to 0.45 at a base."""
+    H, W = mat.shape
     ao = np.ones((H, W), np.float32)
     for obj in world.objects:
         reach = 0.25 * obj.shape.size[2] + 0.01
@@ -302,29 +313,12 @@ def render(world: World, pose: np.ndarray, config: SceneConfig,
         occ = 1 - 0.55 * np.exp(-dist / (0.35 * reach))
         asub = ao[y0:y1, x0:x1]
         asub[sel] = np.minimum(asub[sel], occ)
+    return ao
 
-    diffuse = np.maximum(ndl, 0) * lit
-    amb = light.ambient
-    shade = (amb * ao + (1.05 - amb) * diffuse * (0.7 + 0.3 * ao))  # (H, W)
-    # Blinn-Phong: half vector between the light and the (unit) view direction.
-    inv_len = 1.0 / np.sqrt(dx * dx + dy * dy + dz * dz)
-    hx, hy, hz = L[0] - dx * inv_len, L[1] - dy * inv_len, L[2] - dz * inv_len
-    h_len = np.sqrt(hx * hx + hy * hy + hz * hz) + 1e-6
-    ndh = np.maximum((nrm[0] * hx + nrm[1] * hy + nrm[2] * hz) / h_len, 0)
-    spec = config.specular * gloss * np.power(ndh, shin) * (ndl > 0) * lit
-    img = albedo * (shade[..., None] * light.colour) + (spec[..., None] * light.colour)
-    img *= light.exposure
 
-    # --- back to the output grid
-    if ss == 2:
-        img = _tent_down(img)
-        centre = (slice(1, None, 2), slice(1, None, 2))
-        zbuf, inst = zbuf[centre], inst[centre]
-        nrm = [c[centre] for c in nrm]
-        dx, dy, dz, inv_len = dx[centre], dy[centre], dz[centre], inv_len[centre]
-        H, W = config.height, config.width
-
-    # --- RGB sensor
+def _rgb_sensor(img: np.ndarray, config: SceneConfig, rng: np.random.Generator) -> np.ndarray:
+    """Linear radiance (H, W, 3) float32 -> (H, W, 3) uint8: optics blur, vignetting, noise."""
+    H, W = img.shape[:2]
     sigma = config.blur_sigma_px * W / 640
     if sigma > 0:
         img = cv2.GaussianBlur(img, (0, 0), sigma)
@@ -334,10 +328,16 @@ def render(world: World, pose: np.ndarray, config: SceneConfig,
     img = img * 255
     if config.rgb_noise_std > 0:
         img += rng.standard_normal((H, W, 3), dtype=np.float32) * config.rgb_noise_std
-    rgb = np.clip(img + 0.5, 0, 255).astype(np.uint8)
+    return np.clip(img + 0.5, 0, 255).astype(np.uint8)
 
-    # --- depth sensor
-    z = zbuf
+
+def _depth_sensor(z: np.ndarray, cos_view: np.ndarray | None, config: SceneConfig,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """True depth z (H, W) float32 -> (depth_mm (H, W) uint16 0-invalid, depth_m (H, W)
+    float32 NaN-invalid): noise, 1 mm quantisation, holes at range limits, discontinuities,
+    grazing angles (``cos_view``: |cos| between ray and normal, None when not needed) and
+    random dropout."""
+    H, W = z.shape
     valid = (z >= config.depth_min_m) & (z <= config.depth_max_m)
     zn = z
     if config.depth_noise_base_m > 0 or config.depth_noise_quad > 0:
@@ -357,10 +357,9 @@ def render(world: World, pose: np.ndarray, config: SceneConfig,
             edge = cv2.dilate(edge.view(np.uint8), np.ones((k, k), np.uint8)).astype(bool)
         valid &= ~edge
     if config.depth_grazing_cos > 0:
-        cos = np.abs(nrm[0] * dx + nrm[1] * dy + nrm[2] * dz) * inv_len
-        valid &= cos >= config.depth_grazing_cos
+        valid &= cos_view >= config.depth_grazing_cos
     if config.depth_dropout_fraction > 0:
-        small = _value_noise(rng, (max(4, H // 4), max(4, W // 4)), 14)
+        small = value_noise(rng, (max(4, H // 4), max(4, W // 4)), 14)
         k = int(round((1 - config.depth_dropout_fraction) * (small.size - 1)))
         thr = np.partition(small.ravel(), k)[k]
         field = cv2.resize(small, (W, H), interpolation=cv2.INTER_LINEAR)
@@ -369,6 +368,63 @@ def render(world: World, pose: np.ndarray, config: SceneConfig,
     mm = np.where(valid, np.rint(zn * 1000), 0)
     mm = np.clip(mm, 0, 65535).astype(np.uint16)
     depth_m = np.where(mm > 0, mm.astype(np.float32) / np.float32(1000), np.float32(np.nan))
+    return mm, depth_m
+
+
+def render(world: World, pose: np.ndarray, config: SceneConfig,
+           rng: np.random.Generator) -> RenderOutput:
+    """Render ``world`` from ``pose`` (4, 4) world <- camera at ``config``'s image size.
+
+    ``rng`` drives only the sensor noise (RGB noise, depth noise and holes). The steps are the
+    module docstring's: background, objects (``_draw_objects``), shading (``_materials``,
+    ``_cast_shadows``, ``_contact_occlusion``, Lambert + Blinn-Phong here), back to the
+    output grid, then the sensors (``_rgb_sensor``, ``_depth_sensor``).
+    """
+    K, Kr, H, W = _sampling_grid(config)  # H, W: the ray-cast grid from here on
+    ss = config.supersample
+    dx, dy, dz = world_rays(pose, Kr, W, H)  # 3 x (H, W) float32, t = depth
+    o = [float(v) for v in pose[:3, 3]]
+    zbuf, mat, nrm = _background(world, o, dx, dy, dz, pose, Kr)
+    inst, ink, full, amodal = _draw_objects(world, o, (dx, dy, dz), pose, Kr, ss, zbuf, nrm)
+    mat[inst >= 0] = OBJECT
+
+    # --- shading
+    px, py, pz = o[0] + zbuf * dx, o[1] + zbuf * dy, o[2] + zbuf * dz  # 3 x (H, W)
+    albedo, gloss, shin = _materials(world, mat, inst, ink, (px, py, pz))
+    light = world.light
+    L = light.direction.astype(np.float32)
+    ndl = nrm[0] * L[0] + nrm[1] * L[1] + nrm[2] * L[2]  # (H, W)
+    if config.shadows and world.objects:
+        lit = _cast_shadows(world, mat, inst, nrm, ndl, (px, py, pz), pose, Kr, L)
+    else:
+        lit = np.ones((H, W), np.float32)
+    ao = _contact_occlusion(world, mat, px, py, pose, Kr)
+    diffuse = np.maximum(ndl, 0) * lit
+    amb = light.ambient
+    shade = (amb * ao + (1.05 - amb) * diffuse * (0.7 + 0.3 * ao))  # (H, W)
+    # Blinn-Phong: half vector between the light and the (unit) view direction.
+    inv_len = 1.0 / np.sqrt(dx * dx + dy * dy + dz * dz)
+    hx, hy, hz = L[0] - dx * inv_len, L[1] - dy * inv_len, L[2] - dz * inv_len
+    h_len = np.sqrt(hx * hx + hy * hy + hz * hz) + 1e-6
+    ndh = np.maximum((nrm[0] * hx + nrm[1] * hy + nrm[2] * hz) / h_len, 0)
+    spec = config.specular * gloss * np.power(ndh, shin) * (ndl > 0) * lit
+    img = albedo * (shade[..., None] * light.colour) + (spec[..., None] * light.colour)
+    img *= light.exposure
+
+    # --- back to the output grid
+    if ss == 2:
+        img = _tent_down(img)
+        centre = (slice(1, None, 2), slice(1, None, 2))
+        zbuf, inst = zbuf[centre], inst[centre]
+        nrm = [c[centre] for c in nrm]
+        dx, dy, dz, inv_len = dx[centre], dy[centre], dz[centre], inv_len[centre]
+
+    # --- sensors
+    rgb = _rgb_sensor(img, config, rng)
+    cos_view = None
+    if config.depth_grazing_cos > 0:
+        cos_view = np.abs(nrm[0] * dx + nrm[1] * dy + nrm[2] * dz) * inv_len
+    mm, depth_m = _depth_sensor(zbuf, cos_view, config, rng)
 
     return RenderOutput(
         rgb=rgb, depth_clean=np.ascontiguousarray(zbuf), depth_m=depth_m.astype(np.float32),

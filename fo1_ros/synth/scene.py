@@ -27,9 +27,10 @@ import numpy as np
 
 from fo1_ros.synth.camera import look_at_pose, world_to_camera
 from fo1_ros.synth.config import SceneConfig
+from fo1_ros.synth.layout import sample_world
 from fo1_ros.synth.render import RenderOutput, render
 from fo1_ros.synth.text import BITMAP_HEIGHT
-from fo1_ros.synth.world import Table, World, sample_world
+from fo1_ros.synth.world import Table, World
 
 logger = logging.getLogger(__name__)
 
@@ -203,6 +204,46 @@ def _camera_params(rng: np.random.Generator, table: Table, config: SceneConfig,
     return target, az, pitch, dist, roll
 
 
+def _check_sequence_args(seed, n_frames, config, rate_hz, motion, arc_deg, dolly_m) -> tuple[int, SceneConfig]:
+    """The checked seed and config of ``make_sequence``; ValueError / TypeError naming a bad argument."""
+    seed = _check_seed(seed)
+    config = SceneConfig() if config is None else config
+    if not isinstance(config, SceneConfig):
+        raise TypeError(f"config must be a SceneConfig, got {type(config).__name__}")
+    if isinstance(n_frames, bool) or not isinstance(n_frames, int) or n_frames < 1:
+        raise ValueError(f"n_frames must be an int >= 1, got {n_frames!r}")
+    if not (isinstance(rate_hz, (int, float)) and rate_hz > 0 and math.isfinite(rate_hz)):
+        raise ValueError(f"rate_hz must be a positive number, got {rate_hz!r}")
+    if motion not in MOTIONS:
+        raise ValueError(f"motion must be one of {MOTIONS}, got {motion!r}")
+    if not 0 <= arc_deg <= 180:
+        raise ValueError(f"arc_deg must be in [0, 180], got {arc_deg!r}")
+    if not 0 <= dolly_m <= 1:
+        raise ValueError(f"dolly_m must be in [0, 1], got {dolly_m!r}")
+    return seed, config
+
+
+def _trajectory(rng: np.random.Generator, table: Table, config: SceneConfig, s: np.ndarray, motion: str,
+                arc_deg: float, dolly_m: float) -> list[np.ndarray]:
+    """(4, 4) camera poses at path fractions ``s`` (F,) in [0, 1] of an orbit or a dolly
+    (see ``make_sequence``), drawing one camera from ``rng``."""
+    pad_d = dolly_m / 2 if motion == "dolly" else 0.0
+    pad_p = 4.0 if motion == "orbit" else 0.0
+    target, az, pitch, dist, roll = _camera_params(rng, table, config, pad_d, pad_p)
+    out = []
+    for si in s:
+        if motion == "orbit":
+            a = az + math.radians(arc_deg) * (si - 0.5)
+            p = pitch + math.radians(4.0) * math.sin(math.pi * si)
+            d = dist
+        else:
+            a = az + math.radians(8.0) * (si - 0.5)
+            p = pitch
+            d = max(0.3, dist + dolly_m * (0.5 - si))
+        out.append(look_at_pose(target, a, p, d, roll))
+    return out
+
+
 # --------------------------------------------------------------------------- public API
 def make_scene(seed: int, config: SceneConfig | None = None) -> Scene:
     """Render one random tabletop scene.
@@ -267,46 +308,14 @@ def make_sequence(
     Returns:
         list of ``n_frames`` ``Scene`` with ``frame_index`` 0..n_frames-1.
     """
-    seed = _check_seed(seed)
-    config = SceneConfig() if config is None else config
-    if not isinstance(config, SceneConfig):
-        raise TypeError(f"config must be a SceneConfig, got {type(config).__name__}")
-    if isinstance(n_frames, bool) or not isinstance(n_frames, int) or n_frames < 1:
-        raise ValueError(f"n_frames must be an int >= 1, got {n_frames!r}")
-    if not (isinstance(rate_hz, (int, float)) and rate_hz > 0 and math.isfinite(rate_hz)):
-        raise ValueError(f"rate_hz must be a positive number, got {rate_hz!r}")
-    if motion not in MOTIONS:
-        raise ValueError(f"motion must be one of {MOTIONS}, got {motion!r}")
-    if not 0 <= arc_deg <= 180:
-        raise ValueError(f"arc_deg must be in [0, 180], got {arc_deg!r}")
-    if not 0 <= dolly_m <= 1:
-        raise ValueError(f"dolly_m must be in [0, 1], got {dolly_m!r}")
-
+    seed, config = _check_sequence_args(seed, n_frames, config, rate_hz, motion, arc_deg, dolly_m)
     layout_ss, noise_ss = np.random.SeedSequence(seed).spawn(2)
     rng = np.random.default_rng(layout_ss)
     s = np.linspace(0.0, 1.0, n_frames) if n_frames > 1 else np.array([0.5])
-
-    def trajectory(r, table):
-        pad_d = dolly_m / 2 if motion == "dolly" else 0.0
-        pad_p = 4.0 if motion == "orbit" else 0.0
-        target, az, pitch, dist, roll = _camera_params(r, table, config, pad_d, pad_p)
-        out = []
-        for si in s:
-            if motion == "orbit":
-                a = az + math.radians(arc_deg) * (si - 0.5)
-                p = pitch + math.radians(4.0) * math.sin(math.pi * si)
-                d = dist
-            else:
-                a = az + math.radians(8.0) * (si - 0.5)
-                p = pitch
-                d = max(0.3, dist + dolly_m * (0.5 - si))
-            out.append(look_at_pose(target, a, p, d, roll))
-        return out
-
     traj: list[np.ndarray] = []
 
     def poses(r, table):
-        traj[:] = trajectory(r, table)
+        traj[:] = _trajectory(r, table, config, s, motion, arc_deg, dolly_m)
         idx = sorted({int(round(q * (n_frames - 1))) for q in (0.5, 0.0, 0.25, 0.75, 1.0)})
         mid = traj[int(round(0.5 * (n_frames - 1)))]
         return mid, [traj[i] for i in idx]

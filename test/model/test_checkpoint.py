@@ -8,8 +8,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from fo1_ros.model.checkpoint import (CheckpointError, internal_to_official, load_model, official_to_internal,
-                                      save_model)
+from fo1_ros.model.checkpoint import CheckpointError, internal_to_official, load_model, official_to_internal, save_model
 from fo1_ros.model.config import preset
 from fo1_ros.model.modeling import FO1ForCausalLM
 

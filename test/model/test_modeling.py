@@ -8,9 +8,8 @@ import torch
 
 from fo1_ros.model.config import FO1Config, preset
 from fo1_ros.model.constants import IMAGE_SLOT, OBJECT_SLOT
-from fo1_ros.model.modeling import EncodedFrame, FO1ForCausalLM
+from fo1_ros.model.modeling import EncodedFrame, FO1ForCausalLM, check_transformers_api
 from fo1_ros.model.processing import prepare_frame
-from fo1_ros.model.vision import QwenVisionTower
 
 
 @pytest.fixture(scope="module")
@@ -138,98 +137,6 @@ def test_image_tokens_get_3d_positions_and_objects_text_positions(tiny):
     assert torch.equal(after[0], torch.arange(after.shape[1]) + start + max(gh, gw))
 
 
-def test_region_feature_locality_is_exact():
-    """HFRE reads only the feature-map cells under a box: moving the box changes the feature,
-    changing cells outside its bilinear footprint does not (bit-exact)."""
-    torch.manual_seed(0)
-    model = FO1ForCausalLM(preset("fo1-tiny")).eval()
-    hfre = model.model.object_vp_extractor
-    cfg = model.config
-    S = cfg.aux.image_size
-    aux_maps = [torch.randn(1, c, S // 4 // 2 ** i, S // 4 // 2 ** i) for i, c in enumerate(cfg.aux.dims)]
-    L = len(cfg.vision.fullatt_block_indexes)
-    vt = [torch.randn(1, cfg.vision.hidden_size, 8, 8) for _ in range(L)]
-    box_aux = torch.tensor([[8.0, 8.0, 40.0, 40.0]])
-    box_vt = box_aux * (8 * 14) / S
-    with torch.no_grad():
-        base = hfre(aux_maps, box_aux, vt, box_vt)
-        moved = hfre(aux_maps, box_aux + 30, vt, box_vt + 30 * (8 * 14) / S)
-        assert (base - moved).abs().max() > 1e-3
-        far_aux = [m.clone() for m in aux_maps]
-        far_aux[0][..., -2:, -2:] += 100.0  # stride-4 cells far below/right of the box
-        far_vt = [v.clone() for v in vt]
-        far_vt[0][..., -1, -1] += 100.0
-        assert torch.equal(base, hfre(far_aux, box_aux, far_vt, box_vt))
-        near_aux = [m.clone() for m in aux_maps]
-        near_aux[0][..., 5, 5] += 100.0  # a cell inside the box
-        assert (base - hfre(near_aux, box_aux, vt, box_vt)).abs().max() > 1e-3
-
-
-def test_restored_vit_grid_matches_unwindowed_run():
-    """With every block full-attention the ViT output does not depend on token order, so a
-    model that windows (permutes) and one that does not must give the same restored grid;
-    the un-windowed run's tokens laid on the grid by hand are the reference."""
-    cfg = preset("fo1-tiny").vision
-    cfg_win = type(cfg)(**{**cfg.to_dict(), "window_size": 56, "fullatt_block_indexes": [0, 1]})
-    cfg_flat = type(cfg)(**{**cfg.to_dict(), "window_size": 14 * 2 * 64, "fullatt_block_indexes": [0, 1]})
-    torch.manual_seed(0)
-    win = QwenVisionTower(cfg_win, attn_implementation="eager").eval()
-    flat = QwenVisionTower(cfg_flat, attn_implementation="eager").eval()
-    flat.load_state_dict(win.state_dict())
-    grid = torch.tensor([[1, 12, 16]])
-    pv = torch.randn(12 * 16, 3 * 2 * 14 * 14)
-    with torch.no_grad():
-        a = win(pv, grid).levels[0]
-        raw = []
-        h = flat.image_tower.blocks[1].register_forward_hook(lambda m, i, o: raw.append(o))
-        b = flat(pv, grid).levels[0]
-        h.remove()
-    for la, lb in zip(a, b):
-        torch.testing.assert_close(la, lb, rtol=1e-4, atol=1e-5)
-    # hand layout of the un-windowed sequence: merge unit u=(i, j) holds patches (2i+di, 2j+dj)
-    seq = raw[-1]  # (P, C) in merge-unit order (no window permutation with one window)
-    manual = torch.zeros(cfg.hidden_size, 12, 16)
-    for u in range(seq.shape[0] // 4):
-        i, j = divmod(u, 16 // 2)
-        for k in range(4):
-            di, dj = divmod(k, 2)
-            manual[:, 2 * i + di, 2 * j + dj] = seq[4 * u + k]
-    torch.testing.assert_close(b[1][0], manual)
-
-
-def test_two_models_in_one_process_do_not_share_captured_features():
-    torch.manual_seed(1)
-    m1 = FO1ForCausalLM(preset("fo1-tiny")).eval()
-    torch.manual_seed(2)
-    m2 = FO1ForCausalLM(preset("fo1-tiny")).eval()
-    grid = torch.tensor([[1, 8, 8]])
-    pv = torch.randn(64, 3 * 2 * 14 * 14)
-    with torch.no_grad():
-        l1 = m1.model.vision_tower(pv, grid).levels[0]
-        l2 = m2.model.vision_tower(pv, grid).levels[0]
-        l1_again = m1.model.vision_tower(pv, grid).levels[0]
-    assert len(l1) == len(l2) == len(m1.config.vision.fullatt_block_indexes)
-    assert all(torch.equal(a, b) for a, b in zip(l1, l1_again))
-    assert not torch.equal(l1[0], l2[0])
-
-
-def test_fo1_3b_meta_build_has_official_module_tree():
-    from fo1_ros.model.inspect import build_meta, summarise
-
-    model = build_meta(preset("fo1-3b"))
-    info = summarise(model)
-    per = info["per_module"]
-    assert per["model.vision_tower_aux"] == 360_632_320  # DaViT-large (reference §7)
-    assert info["region_hidden_size"] == 8960
-    assert per["model.mm_projector_aux"] == 8960 * 2048 + 2048 + 2048 * 2048 + 2048
-    assert len(model.model.layers) == 36 and len(model.model.vision_tower.image_tower.blocks) == 32
-    assert model.lm_head.weight is model.model.embed_tokens.weight  # tied in Qwen2.5-VL-3B
-    for prefix in ("model.embed_tokens.weight", "model.layers.{i}", "model.norm.weight",
-                   "model.vision_tower.image_tower", "model.vision_tower_aux.image_tower",
-                   "model.mm_projector.{i}", "model.mm_projector_aux.{i}"):
-        assert prefix in info["key_prefixes"]
-
-
 def test_simple_fpn_variant_builds_and_runs():
     cfg = preset("fo1-tiny")
     cfg = FO1Config.from_dict({**cfg.to_dict(), "mm_use_simpleFPN_for_vt": True, "simple_fpn_out_channels": 16})
@@ -257,8 +164,6 @@ def test_encoded_frame_dataclass_holds_tokens(tiny):
 
 
 def test_an_older_transformers_text_model_is_refused_by_name():
-    from fo1_ros.model.modeling import check_transformers_api
-
     check_transformers_api()  # the installed one (pinned >= 5.24) passes
 
     def forward_5_17(self, input_ids=None, attention_mask=None, position_ids=None, past_key_values=None,

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-# Held-out seeds (the evaluation range of fo1_ros.proposals.evaluate); the default source's
+# Held-out seeds (the evaluation range of fo1_ros.eval.proposal_recall); the default source's
 # parameters were chosen on seeds 800000-800099.
 HELD_OUT = tuple(range(900000, 900010))
 

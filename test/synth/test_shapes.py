@@ -1,4 +1,4 @@
-"""Analytic ray casting of the object shapes, text bitmaps and text mapping."""
+"""fo1_ros/synth/shapes.py: analytic ray casting of the object shapes."""
 
 import math
 
@@ -6,8 +6,6 @@ import numpy as np
 import pytest
 
 from fo1_ros.synth.shapes import Shape, intersect
-from fo1_ros.synth.text import sample_bitmap, text_bitmap
-from fo1_ros.synth.world import ObjectSpec
 
 SHAPES = {
     "cuboid": Shape("cuboid", (0.06, 0.1, 0.04)),
@@ -121,32 +119,3 @@ def test_shape_validation():
         Shape("sphere", (0.1, 0.0, 0.1))
     with pytest.raises(ValueError, match="wall"):
         Shape("cup", (0.08, 0.08, 0.09), wall=0.05)
-
-
-def test_text_bitmap_is_centred_ink():
-    bm = text_bitmap("AB7", aspect=2.0)
-    assert bm.dtype == np.float32 and bm.shape[1] == 2 * bm.shape[0]
-    ink = bm > 0.5
-    assert 0.1 < ink.mean() < 0.6
-    rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
-    assert abs((rows[0] + rows[-1]) / 2 - bm.shape[0] / 2) < 0.1 * bm.shape[0]
-    assert abs((cols[0] + cols[-1]) / 2 - bm.shape[1] / 2) < 0.1 * bm.shape[1]
-    assert (rows[-1] - rows[0]) > 0.5 * bm.shape[0]  # big: more than half the face height
-    with pytest.raises(ValueError):
-        text_bitmap("", 1.0)
-    # Outside [0, 1] reads no ink.
-    u = np.array([-0.1, 1.1, 0.5], np.float32)
-    assert np.all(sample_bitmap(np.ones((8, 8), np.float32), u, np.full(3, 0.5, np.float32))
-                  == [0, 0, 1])
-
-
-def test_text_only_on_the_front_face():
-    shape = Shape("cuboid", (0.06, 0.1, 0.05))
-    obj = ObjectSpec("box", shape, "white", np.ones(3, np.float32), "large",
-                     np.zeros(3), 0.0, text="H", text_rgb=(0, 0, 0),
-                     text_bitmap=text_bitmap("H", 2.0))
-    # Points on the +x face at the centre of the 'H' crossbar and on the -x face.
-    p = np.array([[0.03, 0.0, 0.025], [-0.03, 0.0, 0.025], [0.03, 0.0, 0.0499]], np.float32)
-    n = np.array([[1, 0, 0], [-1, 0, 0], [1, 0, 0]], np.float32)
-    a = obj.text_alpha(p[:, 0], p[:, 1], p[:, 2], n)
-    assert a[0] > 0.5 and a[1] == 0 and a[2] < 0.1

@@ -1,9 +1,11 @@
 """Print a model preset's parameter counts and official key prefixes without allocating weights.
 
-    python -m fo1_ros.model.inspect --preset fo1-3b
-    python -m fo1_ros.model.inspect --model path/to/folder
+    python -m fo1_ros.model.summary --preset fo1-3b
+    python -m fo1_ros.model.summary --model path/to/folder
 
 The model is built on PyTorch's meta device, so even the 4 B-parameter `fo1-3b` costs no memory.
+`summarise(model)` is the library call; `main` is the `python -m` command. (The module was
+`model/inspect.py`, renamed so that it no longer shadows the standard library's `inspect`.)
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ def summarise(model: FO1ForCausalLM) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """``python -m fo1_ros.model.summary``: parse, build on the meta device, print a table or JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--preset", choices=PRESETS)

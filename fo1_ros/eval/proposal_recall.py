@@ -1,8 +1,8 @@
 """Proposal recall on held-out synthetic scenes: the number that bounds everything downstream.
 
-    python -m fo1_ros.proposals.evaluate --n 200             # the shipped default, RGB-D
-    python -m fo1_ros.proposals.evaluate --n 200 --rgb-only  # its fallback without depth
-    python -m fo1_ros.proposals.evaluate --source hf --folder DIR [--queries cup ball]
+    python -m fo1_ros.eval.proposal_recall --n 200             # the shipped default, RGB-D
+    python -m fo1_ros.eval.proposal_recall --n 200 --rgb-only  # its fallback without depth
+    python -m fo1_ros.eval.proposal_recall --source hf --folder DIR [--queries cup ball]
 
 Scenes are `fo1_ros.synth.make_scene(seed)` at the default 640x480 for seeds
 ``HELD_OUT_START .. HELD_OUT_START + n - 1`` (900000...): never used while designing the
@@ -12,7 +12,10 @@ visible box with IoU >= t. Recall is pooled over all objects of all scenes, for 
 proposals and for the best 20 / 50 by score. Time is the source call alone: wall clock (mean,
 median, p90; it includes waiting for a busy CPU) and process CPU time (all threads).
 
-This is a tool beside the package layers: it imports `fo1_ros.synth` only when run.
+This is a tool beside the package layers (eval/ may import synth/ and proposals/; nothing
+below imports it). Its `main` is the `python -m` entry point above: the argument parser lives
+here because this module is the command (it is no subcommand of ``fo1-ros``); the library
+call is `evaluate(source, n, start, ...) -> RecallReport`.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .base import Proposals, ProposalSource
+from ..proposals import Proposals, ProposalSource, make_proposal_source
+from ..synth import make_scene
 
 logger = logging.getLogger(__name__)
 
@@ -87,8 +91,6 @@ def matched(gt: np.ndarray, props: Proposals, iou: float, top: int | None = None
 def evaluate(source: ProposalSource, n: int = 200, start: int = HELD_OUT_START, min_visible: float = 0.3,
              use_depth: bool = True, use_K: bool = True) -> RecallReport:
     """Recall of `source` on scenes `start .. start + n - 1` (see the module docstring)."""
-    from ..synth import make_scene  # a test/eval-only layer, imported when evaluating
-
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
     hits = {f"{k}@{t}": 0 for t in IOU_THRESHOLDS for k in ("all", "top20", "top50")}
@@ -116,8 +118,9 @@ def evaluate(source: ProposalSource, n: int = 200, start: int = HELD_OUT_START, 
         cpu_ms_mean=1e3 * float(np.mean(cpu)))
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m fo1_ros.proposals.evaluate", description=__doc__.split("\n")[0])
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m fo1_ros.eval.proposal_recall`` (flags as documented above)."""
+    ap = argparse.ArgumentParser(prog="python -m fo1_ros.eval.proposal_recall", description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=200, help="number of scenes (default 200)")
     ap.add_argument("--start", type=int, default=HELD_OUT_START, help=f"first seed (default {HELD_OUT_START})")
     ap.add_argument("--source", default="rgbd", help="rgbd (default) or hf")
@@ -128,12 +131,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="cpu", help="hf: cpu or cuda")
     ap.add_argument("--json", help="also write the report to this JSON file")
     ap.add_argument("-v", "--verbose", action="store_true")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse, build the source, evaluate, print the report (and write it as JSON if asked)."""
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
-
-    from . import make_proposal_source
-
     kwargs = {}
     if args.source == "hf":
         kwargs = {"folder": args.folder, "device": args.device}
