@@ -7,7 +7,7 @@ import argparse
 import dataclasses
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import cv2
 import numpy as np
@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # the engine is imported when a command runs (see `command`)
     from ..engine import FrameResult
 
 TASKS = ("detect", "count", "caption", "ocr", "vqa", "reasoning", "ground", "label")
+Task = (T.DetectTask | T.CountTask | T.CaptionTask | T.OCRTask | T.VQATask | T.ReasoningTask | T.GroundingTask
+        | T.LabelAllTask)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -90,7 +92,7 @@ def _parse_boxes(items: Sequence[str]) -> np.ndarray | None:
     return np.array(boxes, dtype=np.float64)
 
 
-def _task(args: argparse.Namespace) -> Any:
+def _task(args: argparse.Namespace) -> Task:
     """The task object --task names, from --query / --question / --regions / --detail."""
     regions = args.regions or None
     text = args.question or ""
@@ -111,7 +113,7 @@ def _task(args: argparse.Namespace) -> Any:
     return T.LabelAllTask()
 
 
-def _need(flag: str) -> Any:
+def _need(flag: str) -> NoReturn:
     raise SystemExit(f"fo1-ros ask: this task needs {flag}")
 
 
