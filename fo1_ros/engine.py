@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .config import Config
 from .geometry import CameraModel, LiftConfig, Object3D, SpatialResult, lift_boxes
 from .geometry import query as spatial_query
-from .config import Config
 from .model.checkpoint import load_model
 from .model.config import FO1Config
 from .model.modeling import FO1ForCausalLM, SplicedBatch
@@ -264,7 +264,7 @@ class Engine:
             timings["generate"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             results, k, warnings = [], 0, []
-            for (ti, n), task in zip(owners, tasks):
+            for (_, n), task in zip(owners, tasks):
                 results.append(task.parse(answers[k:k + n], state.ctx))
                 k += n
             timings["parse"] = time.perf_counter() - t0

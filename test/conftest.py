@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny random FO1 model folder (official layout) for plumbing tests."""
+"""Shared fixtures: a tiny random FO1 model folder (official layout) for plumbing tests, and
+three rendered synthetic scenes for the question, region and training tests."""
 
 from __future__ import annotations
 
@@ -16,9 +17,12 @@ TINY_CORPUS = [
     "Please provide the ocr results of <region1> in the image. a small red cube None No text.",
 ] * 30
 
+THREE_SCENE_SEEDS = [11, 12, 13]
+
 
 def make_tiny_model_dir(path, seed: int = 0):
     """Write a random `fo1-tiny` model + trained tokenizer to `path` (config.json, safetensors, tokenizer)."""
+    # imported here: this conftest loads for every test, most of which need no torch
     import torch
 
     from fo1_ros.model.checkpoint import save_model
@@ -36,3 +40,11 @@ def make_tiny_model_dir(path, seed: int = 0):
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
     return make_tiny_model_dir(tmp_path_factory.mktemp("tiny_model"))
+
+
+@pytest.fixture(scope="session")
+def three_scenes():
+    """Synthetic scenes of seeds 11, 12, 13 at the default size (read only: shared by the session)."""
+    from fo1_ros.synth import make_scene
+
+    return [make_scene(s) for s in THREE_SCENE_SEEDS]

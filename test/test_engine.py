@@ -42,7 +42,7 @@ def _texts(result):
     for r in result.results:
         items = r if isinstance(r, list) else [r]
         for item in items:
-            raw = getattr(item, "raw_text")
+            raw = item.raw_text
             out += raw if isinstance(raw, list) else [raw]
     return out
 

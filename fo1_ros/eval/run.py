@@ -1,5 +1,6 @@
-"""`fo1-ros eval`: measure a model on held-out synthetic scenes, every capability, with the
-default proposals and with ground-truth boxes as proposals (to separate the two error sources).
+"""The evaluation behind `fo1-ros eval` (fo1_ros.cli.eval): measure a model on held-out
+synthetic scenes, every capability, with the default proposals and with ground-truth boxes as
+proposals (to separate the two error sources).
 
 Held-out scenes use seeds EVAL_SEED_BASE + i (training uses seeds below 1 000 000, so the two
 never overlap). Per scene the frame is encoded once and every question shares that prefix.
@@ -7,33 +8,31 @@ never overlap). Per scene the frame is encoded once and every question shares th
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from ..engine import Engine, EngineConfig, Frame
-from ..synth import CATEGORIES, SceneConfig, make_scene
-from ..tasks import (Answer, CaptionTask, CountTask, DetectTask, OCRTask, ReasoningTask, VisualPromptTask,
-                     VQATask)
-from ..tasks.common import REGION_RE, strip_tags
 from ..config import Config
-from ..train.data import QAGenerator, link_regions
+from ..engine import Engine, Frame
+from ..synth import CATEGORIES, SceneConfig, make_scene
+from ..synth.questions import QAGenerator
+from ..synth.regions import link_regions
+from ..tasks import CaptionTask, CountTask, DetectTask, OCRTask, ReasoningTask, VisualPromptTask, VQATask
+from ..tasks.common import REGION_RE, strip_tags
+from ..tasks.words import plural
+from . import EVAL_SEED_BASE, PROPOSAL_MODES  # defined in the package: reading them loads no engine
 from .metrics import SemanticSimilarity, bucket_3d, caption_attributes, coco_map, normalise_answer
 
 logger = logging.getLogger(__name__)
 
-EVAL_SEED_BASE = 1_000_000
-PROPOSAL_MODES = ("default", "gt")
-
 
 @dataclass
 class EvalConfig(Config):
+    """One evaluation: how many held-out scenes, which proposals, how many questions of each kind."""
+
     n_scenes: int = 500
     proposals: str = "default"  # 'default' (the model's proposer) or 'gt' (ground-truth boxes)
     seed_base: int = EVAL_SEED_BASE
@@ -97,8 +96,7 @@ class Evaluator:
         present = sorted({o.category for o in scene.objects})
         absent = [c for c in CATEGORIES if c not in present]
         count_cats = present + absent[:1]
-        from ..train.data import _plural
-        tasks.append(CountTask([_plural(c) for c in count_cats]))
+        tasks.append(CountTask([plural(c) for c in count_cats]))
         kinds.append(("count", count_cats))
         # REC
         recs = [qa for qa in (gen.rec() for _ in range(4 * cfg.rec_per_scene)) if qa][:cfg.rec_per_scene]
@@ -185,7 +183,8 @@ class Evaluator:
             elif kind == "reasoning":
                 want = REGION_RE.findall(info)
                 if want:
-                    ok = [int(w) for w in want] == res.answer_regions[:len(want)] and len(res.answer_regions) == len(want)
+                    ok = ([int(w) for w in want] == res.answer_regions[:len(want)]
+                          and len(res.answer_regions) == len(want))
                 else:
                     ok = normalise_answer(strip_tags(res.answer)) == normalise_answer(info)
                 self.reason.append(ok)
@@ -268,29 +267,3 @@ def format_table(results: dict[str, dict]) -> str:
         lines.append(f"{name:42s}" + "".join(f"{v:14.3f}" if isinstance(v, float) else f"{'-':>14s}" for v in vals))
     return "\n".join(lines)
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="fo1-ros eval", description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="", help="model folder ('' = the shipped default model)")
-    parser.add_argument("--scenes", type=int, default=500, help="held-out scenes (seeds from 1 000 000)")
-    parser.add_argument("--proposals", choices=PROPOSAL_MODES + ("both",), default="both")
-    parser.add_argument("--out", default="eval_results.json", help="JSON file for the numbers")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--dtype", default="auto", help="auto (float32 on CPU, bfloat16 on CUDA), float32, ...")
-    parser.add_argument("--no-ss", action="store_true", help="skip the sentence-embedding caption metric")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    from ..proposals import make_proposal_source
-
-    engine = Engine(EngineConfig(model_path=args.model, device=args.device, dtype=args.dtype),
-                    proposal_source=make_proposal_source("rgbd"))
-    modes = PROPOSAL_MODES if args.proposals == "both" else (args.proposals,)
-    results = {}
-    for mode in modes:
-        results[mode] = evaluate(engine, EvalConfig(n_scenes=args.scenes, proposals=mode,
-                                                     semantic_similarity=not args.no_ss))
-    print(f"model {args.model or 'shipped default'}, device {engine.device}, dtype {engine.dtype}")
-    print(format_table(results))
-    Path(args.out).write_text(json.dumps(results, indent=2))
-    print(f"written {args.out}")
-    return 0

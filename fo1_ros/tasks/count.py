@@ -13,8 +13,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .common import (REGION_RE, Answer, Question, RegionContext, clean_user_text, find_regions, parse_grounded,
-                     strip_tags)
+from .common import (
+    REGION_RE,
+    Answer,
+    Question,
+    RegionContext,
+    clean_user_text,
+    find_regions,
+    parse_grounded,
+    strip_tags,
+)
 from .detect import format_grounded
 
 COUNT_TEMPLATE = ("How many {} are there in this image? Count each instance of the target object. Locate them "
@@ -71,12 +79,12 @@ class CountTask:
             self.labels = [self.labels]
         if not self.labels:
             raise ValueError("CountTask needs at least one label")
-        self.labels = [clean_user_text(l, self.policy) for l in self.labels]
-        if any(not l for l in self.labels):
+        self.labels = [clean_user_text(label, self.policy) for label in self.labels]
+        if any(not label for label in self.labels):
             raise ValueError("count labels must not be empty")
 
     def questions(self, ctx: RegionContext) -> list[Question]:
-        return [Question(COUNT_TEMPLATE.format(l), 24 + ctx.n, "count") for l in self.labels]
+        return [Question(COUNT_TEMPLATE.format(label), 24 + ctx.n, "count") for label in self.labels]
 
     def parse(self, answers: list[Answer], ctx: RegionContext) -> list[CountResult]:
         out = []

@@ -19,8 +19,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .common import (Answer, Question, RegionContext, check_region_indices, clean_user_text, find_regions,
-                     parse_grounded, region_tag)
+from .common import (
+    Answer,
+    Question,
+    RegionContext,
+    check_region_indices,
+    clean_user_text,
+    find_regions,
+    parse_grounded,
+    region_tag,
+)
 
 OD_TEMPLATE = "Please detect {} in this image. Answer the question with object indexes."
 VISUAL_PROMPT_TEMPLATE = ("Using the provided object {} as a reference, identify all other objects of the same "
@@ -69,7 +77,7 @@ class Detections:
 
     def for_query(self, q: int) -> "Detections":
         keep = self.query_index == q
-        return Detections([l for l, k in zip(self.labels, keep) if k], self.query_index[keep],
+        return Detections([label for label, k in zip(self.labels, keep) if k], self.query_index[keep],
                           self.region_indices[keep], self.boxes[keep], self.proposal_scores[keep],
                           self.model_scores[keep], self.scores[keep], self.raw_text, self.warnings)
 

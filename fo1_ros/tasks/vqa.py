@@ -10,8 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .caption import RegionText, region_text
-from .common import (Answer, Question, RegionContext, check_region_indices, clean_user_text,
-                     describe_region_list, region_tag)
+from .common import (
+    Answer,
+    Question,
+    RegionContext,
+    check_region_indices,
+    clean_user_text,
+    describe_region_list,
+    region_tag,
+)
 
 
 @dataclass

@@ -1,12 +1,13 @@
 """SDPA attention that also returns the probabilities of the few heads the attention losses read.
 
-The attention and pointer losses of stages 1-2 (trainer.attention_loss) supervise three
+The attention and pointer losses of stages 1-2 (losses.attention_loss) supervise three
 (layer, head) slots. Eager attention would give them, but it materialises every head's
 (B, H, T, T) probabilities in every layer — measured ~20 % of a training step on this CPU.
 `HEAD_PROBS_ATTENTION` computes each layer's output with SDPA, as inference does, and in the
 layers that carry `PROB_HEADS_ATTR` (set by the trainer for one forward pass) additionally
 softmax(q_h k_h^T * scaling + mask) for the listed heads only. Same weights, same outputs,
-same gradients as eager; only the work differs.
+same gradients as eager; only the work differs. `head_probs_captured` marks those layers for
+the forward passes inside it and collects the probabilities.
 
 Registered by name in transformers' AttentionInterface on import, so a model built with
 `attn_implementation=HEAD_PROBS_ATTENTION` uses it in every attention layer (vision layers carry
@@ -14,6 +15,9 @@ no head list and run plain SDPA).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 from transformers import AttentionInterface
@@ -52,3 +56,36 @@ def sdpa_with_head_probs(module: torch.nn.Module, query: torch.Tensor, key: torc
 
 
 AttentionInterface.register(HEAD_PROBS_ATTENTION, sdpa_with_head_probs)
+
+
+@contextmanager
+def head_probs_captured(model: torch.nn.Module, slots: tuple[tuple[int, int], ...]
+                        ) -> Iterator[dict[tuple[int, int], torch.Tensor | None]]:
+    """Record the attention probabilities of the (layer, head) `slots` of `model`'s language
+    model in the forward pass run inside the block.
+
+    Yields a dict filled by that pass: (layer, head) -> (B, T, T) probabilities, or None where the
+    attention implementation returns none (plain SDPA). Eager attention gives every head's; a
+    model built with HEAD_PROBS_ATTENTION computes only the marked heads'. The marks and hooks
+    are removed on leaving, also on an exception.
+    """
+    captured: dict[tuple[int, int], torch.Tensor | None] = {}
+    hooks, marked = [], []
+    for layer in {slot[0] for slot in slots}:
+        heads = tuple(sorted({h for lo, h in slots if lo == layer}))
+        attn = model.model.layers[layer].self_attn
+        setattr(attn, PROB_HEADS_ATTR, heads)  # read by HEAD_PROBS_ATTENTION, for this pass only
+        marked.append(attn)
+
+        def hook(_m, _args, output, layer=layer, heads=heads):
+            w = output[1]  # eager: (B, H, T, T); HEAD_PROBS_ATTENTION: {head: (B, T, T)}; sdpa: None
+            for h in heads:
+                captured[(layer, h)] = None if w is None else (w[h] if isinstance(w, dict) else w[:, h])
+        hooks.append(attn.register_forward_hook(hook))
+    try:
+        yield captured
+    finally:
+        for h in hooks:
+            h.remove()
+        for attn in marked:
+            delattr(attn, PROB_HEADS_ATTR)

@@ -19,7 +19,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import torch
 
+from ..proposals import make_proposal_source
 from ..synth import SceneConfig, make_scene
 
 logger = logging.getLogger(__name__)
@@ -59,12 +61,8 @@ def _render(args):
 
 
 def _init_worker(use_proposer: bool) -> None:
-    import torch
-
     torch.set_num_threads(1)
     if use_proposer:
-        from ..proposals import make_proposal_source
-
         _render.proposer = make_proposal_source("rgbd")  # type: ignore[attr-defined]
 
 
@@ -97,7 +95,7 @@ def build_pool(out: str | Path, seeds: list[int], config: SceneConfig | None = N
     args = [(int(s), config.to_dict(), use_proposer) for s in seeds]
     ctx = mp.get_context("fork")
     with ctx.Pool(workers, initializer=_init_worker, initargs=(use_proposer,)) as pool:
-        for k, (seed, rgb, boxes, scores, objs) in enumerate(pool.imap(_render, args, chunksize=4)):
+        for k, (_seed, rgb, boxes, scores, objs) in enumerate(pool.imap(_render, args, chunksize=4)):
             frames[k] = rgb
             all_boxes.append(boxes)
             all_scores.append(scores)

@@ -7,8 +7,7 @@ from types import SimpleNamespace
 import torch
 import torch.nn.functional as F
 
-from fo1_ros.train.vision_pretrain import (ATTRIBUTES, CHAR_CLASSES, attribute_hits, attribute_targets,
-                                           heads_loss)
+from fo1_ros.train.vision_pretrain import ATTRIBUTES, CHAR_CLASSES, attribute_hits, attribute_targets, heads_loss
 
 
 def _objects():
