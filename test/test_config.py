@@ -15,10 +15,10 @@ from fo1_ros.model.config import AuxConfig, FO1Config, TextConfig, VisionConfig,
 from fo1_ros.node import NodeConfig
 from fo1_ros.proposals.base import ProposalConfig
 from fo1_ros.proposals.hf_detector import HFDetectorConfig
-from fo1_ros.proposals.rgbd import RGBDConfig
+from fo1_ros.proposals.rgbd_config import RGBDConfig
 from fo1_ros.synth import SceneConfig
+from fo1_ros.train.config import StageConfig, TrainConfig
 from fo1_ros.train.data import RegionSampling
-from fo1_ros.train.trainer import StageConfig, TrainConfig
 from fo1_ros.train.vision_pretrain import VisionPretrainConfig
 
 

@@ -6,6 +6,5 @@ Qwen2.5-VL ViT and DaViT towers, projectors), ``region`` (HFRE, the region encod
 ``modeling`` (FO1ForCausalLM: encoding, splicing, M-RoPE, generation), ``processing`` (image
 preprocessing for both towers), ``prompt`` (prompt ids with image/object slots), ``tokenizer``,
 ``checkpoint`` (official parameter names, loading and saving), ``summary`` (parameter counts:
-``python -m fo1_ros.model.summary --preset fo1-3b``). ``ops`` is a temporary re-export of
-``boxes`` and ``roi_align``.
+``python -m fo1_ros.model.summary --preset fo1-3b``).
 """

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..model.ops import box_iou
+from ..model.boxes import box_iou
 from .scene import Scene
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..config import Config
-from ..model.ops import box_iou, nms
+from ..model.boxes import box_iou, nms
 from ..synth import Scene
 from ..synth.questions import NO_WRITING, QA, TASKS, QAGenerator
 from ..synth.regions import RegionSet, link_regions

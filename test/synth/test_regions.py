@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from fo1_ros.model.ops import box_iou
+from fo1_ros.model.boxes import box_iou
 from fo1_ros.train.data import build_regions
 
 
