@@ -220,7 +220,6 @@ class ParameterSpec:
     name: str
     default: bool | int | float | str | list[str]
     description: str  # the ROS parameter description (the field's ``doc``)
-    runtime: bool  # may change while the node is active (RUNTIME_PARAMETERS)
 
 
 def parameter_specs() -> list[ParameterSpec]:
@@ -228,6 +227,5 @@ def parameter_specs() -> list[ParameterSpec]:
     specs = []
     for f in dataclasses.fields(NodeConfig):
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        specs.append(ParameterSpec(f.name, default, f.metadata.get("doc", ""),
-                                   f.name in RUNTIME_PARAMETERS))
+        specs.append(ParameterSpec(f.name, default, f.metadata.get("doc", "")))
     return specs
