@@ -8,8 +8,8 @@
   no lifetime-based blinking (a frequent complaint about detection markers).
 - :func:`contact_sheet`: a grid of frames (the bag report's PNG).
 
-Regions are ``fo1_ros.node.RegionInfo``-like objects (``index``, ``box`` xyxy, ``label``,
-``score``, ``has_3d``, ``center``, ``size``).
+Regions are ``fo1_ros.node.RegionInfo``-like objects (:class:`Region`: ``index``, ``box``
+xyxy, ``label``, ``score``, ``has_3d``, ``center``, ``size``).
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from __future__ import annotations
 import colorsys
 import hashlib
 from collections.abc import Sequence
-from typing import Any
+from typing import Protocol
 
+import cv2
 import numpy as np
 
 # visualization_msgs/Marker constants
@@ -26,6 +27,18 @@ CUBE, TEXT_VIEW_FACING = 1, 9
 ADD, DELETEALL = 0, 3
 MARKER_NS = "fo1"
 LABEL_NS = "fo1_labels"
+
+
+class Region(Protocol):
+    """What drawing reads of a region (``fo1_ros.node.RegionInfo`` has it)."""
+
+    index: int
+    box: np.ndarray  # (4,) xyxy pixels
+    label: str  # '' = unlabelled
+    score: float
+    has_3d: bool
+    center: np.ndarray | None  # (3,) metres
+    size: np.ndarray | None  # (3,) metres
 
 
 def label_colour(label: str) -> tuple[float, float, float]:
@@ -41,11 +54,9 @@ def _rgb255(label: str) -> tuple[int, int, int]:
     return int(r * 255), int(g * 255), int(b * 255)
 
 
-def annotate(rgb: np.ndarray, regions: Sequence[Any], counts: Sequence[dict] = (),
+def annotate(rgb: np.ndarray, regions: Sequence[Region], counts: Sequence[dict] = (),
              title: str = "") -> np.ndarray:
     """Draw regions and counts on a copy of ``rgb`` ((H, W, 3) uint8); returns (H, W, 3) uint8."""
-    import cv2
-
     out = np.ascontiguousarray(rgb.copy())
     H, W = out.shape[:2]
     scale = max(0.35, min(W, H) / 900)
@@ -85,7 +96,7 @@ def _pose(position: Sequence[float]) -> dict:
             "orientation": {"x": 0.0, "y": 0.0, "z": 0.0, "w": 1.0}}
 
 
-def markers(hdr: dict, regions: Sequence[Any], alpha: float = 0.45) -> list[dict]:
+def markers(hdr: dict, regions: Sequence[Region], alpha: float = 0.45) -> list[dict]:
     """Marker fields for one frame: DELETEALL, then a CUBE and a facing TEXT per labelled
     region with 3-D (ids = region index), in ``hdr['frame_id']``; lifetime 0 (until replaced).
 
@@ -111,8 +122,6 @@ def markers(hdr: dict, regions: Sequence[Any], alpha: float = 0.45) -> list[dict
 def contact_sheet(images: Sequence[np.ndarray], captions: Sequence[str] = (), columns: int = 4,
                   thumb_width: int = 320) -> np.ndarray:
     """Frames side by side as one (H, W, 3) uint8 image (empty input: a small black image)."""
-    import cv2
-
     if not images:
         return np.zeros((32, 32, 3), np.uint8)
     thumbs = []

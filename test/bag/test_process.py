@@ -1,4 +1,5 @@
-"""fo1_ros.bag: ROS 2 bags (sqlite3 and mcap) in, the node logic, every output topic out.
+"""fo1_ros.bag.process: ROS 2 bags (sqlite3 and mcap) in, the node logic, every output topic
+out, and the report.
 
 The output bag is read back twice: with rosbags, and with an independent reader
 (mcap + mcap-ros2-support, which decodes with the message definitions embedded in the bag).
@@ -6,24 +7,21 @@ Bad input inside bags never stops processing: it is counted in the report."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
+import cv2
 import numpy as np
 import pytest
+import torch
+from mcap.reader import make_reader
+from mcap_ros2.decoder import DecoderFactory
+from rosbags.highlevel import AnyReader
 
 from fo1_ros import msgs
-from fo1_ros.bag import (
-    BagTopics,
-    BagWriter,
-    FrameData,
-    RosbagsBuilder,
-    bag_folder,
-    process_bag,
-    read_topic,
-    write_frames_bag,
-)
+from fo1_ros.bag import BagWriter, FrameData, RosbagsBuilder, process_bag, read_topic, write_frames_bag
+from fo1_ros.engine import Engine, EngineConfig
 from fo1_ros.node import NodeConfig, bbox, header
+from fo1_ros.synth import SceneConfig, make_sequence
 
 W, H = 160, 120
 N_FRAMES = 3
@@ -33,8 +31,6 @@ N_FRAMES = 3
 def one_torch_thread():
     """One intra-op thread: on a shared, busy 2-core machine two threads thrash (measured
     ~40x slower for the tiny model under load). Restored afterwards."""
-    import torch
-
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
@@ -43,15 +39,11 @@ def one_torch_thread():
 
 @pytest.fixture(scope="module")
 def engine(tiny_model_dir):
-    from fo1_ros.engine import Engine, EngineConfig
-
     return Engine(EngineConfig(model_path=str(tiny_model_dir), device="cpu"))
 
 
 @pytest.fixture(scope="module")
 def scenes():
-    from fo1_ros.synth import SceneConfig, make_sequence
-
     return make_sequence(4, N_FRAMES, SceneConfig(width=W, height=H, n_objects=(3, 5)))
 
 
@@ -86,16 +78,11 @@ def test_report_counts_frames_queries_and_timing(processed):
     assert data["frames_processed"] == N_FRAMES
     md = (tmp / "out" / "report.md").read_text()
     assert "Counts per query" in md and "| cube |" in md and "contact_sheet.png" in md
-    import cv2
-
     sheet = cv2.imread(str(tmp / "out" / "contact_sheet.png"))
     assert sheet is not None and sheet.shape[1] == N_FRAMES * 320
 
 
 def test_output_bag_decodes_with_an_independent_reader(processed, scenes):
-    from mcap.reader import make_reader
-    from mcap_ros2.decoder import DecoderFactory
-
     tmp, _ = processed
     ours = {t: m for t, m in read_topic(tmp / "out" / "fo1_output", "/fo1/detections")}
     files = list((tmp / "out" / "fo1_output").glob("*.mcap"))
@@ -151,8 +138,6 @@ def test_compressed_images_and_a_queries_topic(engine, scenes, tmp_path):
     merged = tmp_path / "merged"
     with BagWriter(merged, "mcap", store) as w:
         for folder in (tmp_path / "in", tmp_path / "frames"):
-            from rosbags.highlevel import AnyReader
-
             with AnyReader([folder], default_typestore=store) as r:
                 for c, t, raw in r.messages():
                     w.write(c.topic, c.msgtype, r.deserialize(raw, c.msgtype), t)
@@ -220,49 +205,3 @@ def test_bad_input_in_a_bag_is_counted_never_fatal(engine, scenes, tmp_path):
     assert list(dets[8].queries) == ["cube"]
     md = (tmp_path / "out" / "report.md").read_text()
     assert "bad_image: 3" in md
-
-
-def test_topics_are_found_by_type_and_name_or_given():
-    @dataclasses.dataclass
-    class Conn:
-        topic: str
-        msgtype: str
-
-    conns = [Conn("/cam/color/image_raw", "sensor_msgs/msg/Image"),
-             Conn("/cam/depth/image_raw", "sensor_msgs/msg/Image"),
-             Conn("/cam/depth/camera_info", "sensor_msgs/msg/CameraInfo"),
-             Conn("/cam/color/camera_info", "sensor_msgs/msg/CameraInfo")]
-    found = BagTopics().resolve(conns)
-    assert (found.image, found.depth, found.camera_info) == \
-        ("/cam/color/image_raw", "/cam/depth/image_raw", "/cam/color/camera_info")
-    with pytest.raises(ValueError, match="not in the bag"):
-        BagTopics(image="/nope").resolve(conns)
-    with pytest.raises(ValueError, match="no sensor_msgs/Image"):
-        BagTopics().resolve(conns[2:])
-
-
-def test_bag_folder_and_writer_errors(tmp_path):
-    with pytest.raises(FileNotFoundError):
-        bag_folder(tmp_path / "missing")
-    with pytest.raises(ValueError, match="metadata.yaml"):
-        bag_folder(tmp_path)
-    (tmp_path / "x").mkdir()
-    with pytest.raises(FileExistsError):
-        BagWriter(tmp_path / "x")
-    with pytest.raises(ValueError, match="storage"):
-        BagWriter(tmp_path / "y", storage="rosbag1")
-
-
-def test_rosbags_builder_defaults_and_errors():
-    b = RosbagsBuilder()
-    msg = b.build("fo1_ros/msg/RegionArray", {"regions": [{"label": "a", "bbox": {"size_x": 2}}]})
-    assert msg.regions[0].label == "a" and msg.regions[0].bbox.size_x == 2.0
-    assert msg.header.frame_id == "" and msg.regions[0].center_3d.x == 0.0
-    counts = b.build("fo1_ros/msg/ObjectCount", {"region_indices": [1, 2]})
-    assert counts.region_indices.dtype == np.uint16
-    info = b.build("sensor_msgs/msg/CameraInfo")
-    assert info.k.shape == (9,) and info.d.shape == (0,)
-    with pytest.raises(ValueError, match="no fields"):
-        b.build("fo1_ros/msg/Region", {"lable": "typo"})
-    with pytest.raises(KeyError):
-        b.build("fo1_ros/msg/Nope", {})
