@@ -13,7 +13,7 @@ Every public name is re-exported here: ``from fo1_ros import msgs; msgs.image_ms
 Messages are rclpy or rosbags objects, told apart by duck typing only (see :mod:`.image`).
 """
 
-from .camera_info import CameraIntrinsics, camera_info_to_intrinsics, camera_info_to_model, fill_camera_info
+from .camera_info import camera_info_to_model, fill_camera_info
 from .compressed import (
     CompressedFields,
     compressed_image_to_numpy,
@@ -84,8 +84,6 @@ __all__ = [
     # camera_info
     "camera_info_to_model",
     "fill_camera_info",
-    "CameraIntrinsics",
-    "camera_info_to_intrinsics",
     # time
     "stamp_to_ns",
     "ns_to_stamp",

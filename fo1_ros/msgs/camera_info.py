@@ -8,16 +8,12 @@ non-zero distortion is reported once per frame id and otherwise ignored.
 
 Messages are rclpy or rosbags objects, duck-typed (``Any``): ``k`` is a numpy array in both,
 ``d`` an ``array.array('d')`` (rclpy) or a numpy array (rosbags).
-
-:class:`CameraIntrinsics` / :func:`camera_info_to_intrinsics` are the older form of the same
-reading, kept until the node decodes with :func:`camera_info_to_model`; they will be removed.
 """
 
 from __future__ import annotations
 
 import array
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,7 +24,7 @@ from .errors import CameraInfoError, warn_once
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["camera_info_to_model", "fill_camera_info", "CameraIntrinsics", "camera_info_to_intrinsics"]
+__all__ = ["camera_info_to_model", "fill_camera_info"]
 
 
 def _binned_intrinsics(msg: Any) -> tuple[np.ndarray, int, int]:
@@ -115,49 +111,3 @@ def fill_camera_info(msg: Any, K: ArrayLike, width: int, height: int,
     msg.d = array.array("d", D.tolist()) if isinstance(getattr(msg, "d", None),
                                                        array.array) else D
     return msg
-
-
-@dataclass(frozen=True)
-class CameraIntrinsics:
-    """Pinhole intrinsics of the images a camera publishes (the older form of
-    :class:`~fo1_ros.geometry.CameraModel`, kept until the node no longer uses it).
-
-    fo1_ros assumes rectified (undistorted) images, e.g. ``image_rect``; a non-zero
-    distortion is reported once and otherwise ignored.
-    """
-
-    K: np.ndarray  # (3, 3) float64: [[fx, 0, cx], [0, fy, cy], [0, 0, 1]], pixels
-    width: int  # of the published images (after binning / ROI), pixels
-    height: int
-    distortion_model: str  # e.g. 'plumb_bob'; '' if none
-    D: np.ndarray  # (N,) float64 distortion coefficients, as published (ignored)
-    frame_id: str  # optical frame of the camera
-
-    @property
-    def fx(self) -> float:
-        return float(self.K[0, 0])
-
-    @property
-    def fy(self) -> float:
-        return float(self.K[1, 1])
-
-    @property
-    def cx(self) -> float:
-        return float(self.K[0, 2])
-
-    @property
-    def cy(self) -> float:
-        return float(self.K[1, 2])
-
-
-def camera_info_to_intrinsics(msg: Any) -> CameraIntrinsics:
-    """:func:`camera_info_to_model` as a :class:`CameraIntrinsics`, with the distortion and the
-    frame id of the message (kept until the node uses :func:`camera_info_to_model`).
-
-    Raises:
-        CameraInfoError: as :func:`camera_info_to_model`.
-    """
-    model = camera_info_to_model(msg)
-    return CameraIntrinsics(K=model.K, width=model.width, height=model.height,
-                            distortion_model=str(msg.distortion_model), D=_distortion(msg),
-                            frame_id=_frame_id(msg))

@@ -33,7 +33,6 @@ Modules, in the order a frame meets them:
     perception.py   PerceptionNode, wiring the above
 """
 
-from ..proposals import make_proposal_source
 from .config import PROPOSAL_EXTERNAL, NodeConfig
 from .outputs import Output, bbox, bbox_to_xyxy, header, region_array
 from .params import clean_queries, load_params_file, parse_query_text
@@ -46,7 +45,4 @@ from .topics import INPUT_TOPICS, OUTPUT_TOPICS, QOS_PROFILES, SERVICES, VISION_
 __all__ = ["INPUT_TOPICS", "OUTPUT_TOPICS", "SERVICES", "QOS_PROFILES", "VISION_TOPICS",
            "PROPOSAL_EXTERNAL", "ApproxTimeSync", "FrameSet", "FrameSlot", "NodeConfig", "Output",
            "PerceptionNode", "ProcessedFrame", "RegionInfo", "ServiceError", "bbox", "bbox_to_xyxy",
-           "clean_queries", "header", "load_params_file", "parse_query_text", "region_array",
-           # fo1_ros.proposals.make_proposal_source, re-exported for `from fo1_ros.node import
-           # make_proposal_source` (fo1_ros/cli.py); new code imports it from fo1_ros.proposals
-           "make_proposal_source"]
+           "clean_queries", "header", "load_params_file", "parse_query_text", "region_array"]

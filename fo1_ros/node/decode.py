@@ -17,13 +17,12 @@ import numpy as np
 from .. import msgs
 from ..engine import Frame
 from ..geometry import CameraModel, decode_depth
+from ..geometry.camera import ASPECT_TOLERANCE
 from ..proposals.base import ProposalConfig, Proposals, postprocess
 from .config import PROPOSAL_EXTERNAL, NodeConfig
 from .outputs import bbox_to_xyxy, header
 from .status import NodeStatus
 from .sync import FrameSet
-
-ASPECT_TOLERANCE = 0.01  # relative width/height difference still taken as the same aspect ratio
 
 
 def decode_frame(fs: FrameSet, config: NodeConfig, status: NodeStatus) -> tuple[Frame, dict, list[str]]:
@@ -64,16 +63,12 @@ def decode_frame(fs: FrameSet, config: NodeConfig, status: NodeStatus) -> tuple[
 
 
 def _intrinsics(camera_info: Any, W: int, H: int) -> np.ndarray:
-    """(3, 3) K of a CameraInfo, rescaled to a W x H image of the same aspect ratio."""
-    intr = msgs.camera_info_to_intrinsics(camera_info)
-    K = intr.K.copy()
-    if (intr.width, intr.height) != (W, H) and intr.width > 0 and intr.height > 0:
-        if abs(intr.width / intr.height - W / H) > ASPECT_TOLERANCE:
-            raise msgs.CameraInfoError(
-                f"camera_info is for {intr.width}x{intr.height} images but the image "
-                f"is {W}x{H} (another aspect ratio)")
-        K = CameraModel.from_matrix(K, intr.width, intr.height).scaled(W, H).K
-    return K
+    """(3, 3) K of a CameraInfo, rescaled to a W x H image of the same aspect ratio.
+
+    Raises:
+        CameraInfoError, ValueError: an unusable CameraInfo, or one for another aspect ratio.
+    """
+    return msgs.camera_info_to_model(camera_info).fit_to(W, H).K
 
 
 def _depth(depth: Any, K: np.ndarray | None, W: int, H: int, config: NodeConfig,
@@ -94,7 +89,7 @@ def _depth(depth: Any, K: np.ndarray | None, W: int, H: int, config: NodeConfig,
                              "aspect ratio: is the depth registered to the colour "
                              "camera?)")
         if K is not None:
-            depth_K = CameraModel.from_matrix(K, W, H).scaled(dw, dh).K
+            depth_K = CameraModel.from_matrix(K, W, H).fit_to(dw, dh).K
     return depth_m, depth_K
 
 

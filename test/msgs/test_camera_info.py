@@ -1,4 +1,4 @@
-"""sensor_msgs/CameraInfo -> CameraModel / CameraIntrinsics, and fill_camera_info
+"""sensor_msgs/CameraInfo -> CameraModel, and fill_camera_info
 (fo1_ros.msgs.camera_info)."""
 
 import logging
@@ -23,47 +23,14 @@ def _camera_info(store, **changes):
     return msg
 
 
-def test_camera_info_intrinsics(store):
-    msg = _camera_info(store)
-    raw = store.serialize_cdr(msg, "sensor_msgs/msg/CameraInfo")
-    cam = msgs.camera_info_to_intrinsics(store.deserialize_cdr(raw, "sensor_msgs/msg/CameraInfo"))
-    assert cam.K.shape == (3, 3) and cam.K.dtype == np.float64
-    np.testing.assert_array_equal(cam.K, [[500, 0, 320], [0, 510, 240], [0, 0, 1]])
-    assert (cam.width, cam.height, cam.frame_id) == (640, 480, "camera_optical")
-    assert (cam.fx, cam.fy, cam.cx, cam.cy) == (500, 510, 320, 240)
-    np.testing.assert_array_equal(msg.p.reshape(3, 4)[:, :3], cam.K)
-
-
-def test_camera_info_binning_and_roi(store):
-    msg = _camera_info(store, binning_x=2, binning_y=2)
-    msg.roi.x_offset, msg.roi.y_offset, msg.roi.width, msg.roi.height = 100, 40, 400, 300
-    cam = msgs.camera_info_to_intrinsics(msg)
-    np.testing.assert_allclose(cam.K, [[250, 0, 110], [0, 255, 100], [0, 0, 1]])
-    assert (cam.width, cam.height) == (200, 150)
-
-
-def test_camera_info_uncalibrated_is_an_error(store):
-    with pytest.raises(msgs.CameraInfoError, match="fx=0.0"):
-        msgs.camera_info_to_intrinsics(_camera_info(store, k=np.zeros(9)))
-
-
-def test_camera_info_distortion_warns_once(store, caplog):
-    msg = _camera_info(store, d=np.array([0.1, 0, 0, 0, 0]))
-    msg.header.frame_id = "distorted_test_frame"
-    with caplog.at_level(logging.WARNING, logger="fo1_ros.msgs"):
-        msgs.camera_info_to_intrinsics(msg)
-        msgs.camera_info_to_intrinsics(msg)
-    assert len([r for r in caplog.records if "rectified" in r.message]) == 1
-
-
 def test_camera_info_to_model(store):
     msg = _camera_info(store)
     raw = store.serialize_cdr(msg, "sensor_msgs/msg/CameraInfo")
     cam = msgs.camera_info_to_model(store.deserialize_cdr(raw, "sensor_msgs/msg/CameraInfo"))
     assert isinstance(cam, CameraModel)
     assert cam == CameraModel(fx=500, fy=510, cx=320, cy=240, width=640, height=480)
-    # the older form reads the same numbers
-    np.testing.assert_array_equal(msgs.camera_info_to_intrinsics(msg).K, cam.K)
+    assert cam.K.shape == (3, 3) and cam.K.dtype == np.float64
+    np.testing.assert_array_equal(msg.p.reshape(3, 4)[:, :3], cam.K)
 
 
 def test_camera_info_to_model_binning_and_roi(store):

@@ -35,7 +35,7 @@ def check_package(prefix: Path) -> None:
     assert package.is_relative_to(prefix.resolve()), (package, prefix)
     assert Path(fo1_ros.msg.__file__).resolve().parent.parent == package, fo1_ros.msg.__file__
     assert Path(fo1_ros.srv.__file__).resolve().parent.parent == package, fo1_ros.srv.__file__
-    assert Path(fo1_ros.msgs.__file__).resolve().parent == package, fo1_ros.msgs.__file__
+    assert Path(fo1_ros.msgs.__file__).resolve().parent.parent == package, fo1_ros.msgs.__file__
     share = (prefix / "share" / "fo1_ros").resolve()
     assert fo1_ros.msgs.interface_dir().resolve() == share, fo1_ros.msgs.interface_dir()
     fo1_ros.msgs.typestore()  # the installed .msg files parse
@@ -184,7 +184,7 @@ def client(tag: str) -> dict:
         np.testing.assert_array_equal(msgs.image_msg_to_rgb8(compressed), image)
         info = CameraInfo()
         msgs.fill_camera_info(info, [[500, 0, 320], [0, 500, 240], [0, 0, 1]], 640, 480)
-        camera = msgs.camera_info_to_intrinsics(info)
+        camera = msgs.camera_info_to_model(info)
         assert (camera.fx, camera.cy, camera.width, camera.height) == (500, 240, 640, 480)
     finally:
         rclpy.try_shutdown()

@@ -55,7 +55,7 @@ def test_install_layout(install):
     prefix = install / "fo1_ros"
     site = prefix / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / \
         "site-packages" / "fo1_ros"
-    for path in (site / "__init__.py", site / "msgs.py", site / "msg" / "__init__.py",
+    for path in (site / "__init__.py", site / "msgs" / "__init__.py", site / "msg" / "__init__.py",
                  site / "srv" / "__init__.py", prefix / "share" / "fo1_ros" / "package.xml"):
         assert path.is_file(), path
     for name in ("Region", "RegionArray"):
