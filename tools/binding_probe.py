@@ -11,8 +11,8 @@ no binding is needed: the order the first trainer used). Prints the mean loss pe
 each; the loss of a model that only knows which colours are present (no binding) is printed as
 the reference.
 
-    python benchmarks/binding_probe.py --steps 900 --max-objects 4 --shortcut-steps 300
-    python benchmarks/binding_probe.py --gap 10     # as far apart as the chat template puts them
+    python tools/binding_probe.py --steps 900 --max-objects 4 --shortcut-steps 300
+    python tools/binding_probe.py --gap 10     # as far apart as the chat template puts them
 
 A fourth column (seeded + aux) adds the trainer's binding loss (fo1_ros.train.trainer,
 StageConfig.binding_loss): a throwaway linear head on the last hidden state at the cited
@@ -61,12 +61,12 @@ def make_batch(model, proj, codes, rng, batch: int, max_objects: int, gap: int =
         aux[len(ids) - gap - 4] = int(colours[k])  # the cited <regionK>
         rows.append(e)
         labels.append(torch.stack([lab, aux]))
-    T, D = max(l.shape[1] for l in labels), rows[0].shape[1]
+    T, D = max(lb.shape[1] for lb in labels), rows[0].shape[1]
     E, L, A = torch.zeros(batch, T, D), torch.full((batch, T), -100), torch.full((batch, T), -100)
     M = torch.zeros(batch, T, dtype=torch.long)
-    for i, (e, l) in enumerate(zip(rows, labels)):
-        n = l.shape[1]
-        E[i, :n], L[i, :n], A[i, :n], M[i, :n] = e, l[0], l[1], 1
+    for i, (e, lb) in enumerate(zip(rows, labels)):
+        n = lb.shape[1]
+        E[i, :n], L[i, :n], A[i, :n], M[i, :n] = e, lb[0], lb[1], 1
     return E, torch.arange(T)[None, None].expand(3, batch, T), M, L, A
 
 
@@ -116,7 +116,8 @@ def main() -> None:
     seeded = train(True, args.steps, args.max_objects, args.batch, args.seed, gap=args.gap)
     late = train(True, args.steps, args.max_objects, args.batch, args.seed, args.shortcut_steps, args.gap)
     aux = train(True, args.steps, args.max_objects, args.batch, args.seed, gap=args.gap, aux=True)
-    print(f"binding task, 1-{args.max_objects} objects, gap {args.gap}, batch {args.batch}; loss without binding ~ {reference:.3f}; "
+    print(f"binding task, 1-{args.max_objects} objects, gap {args.gap}, batch {args.batch}; "
+          f"loss without binding ~ {reference:.3f}; "
           f"third column: one object per prompt for {args.shortcut_steps} steps, then seeded")
     print(f"{'steps':>10s}{'as initialised':>16s}{'seeded head':>14s}{'seeded late':>14s}{'seeded + aux':>14s}")
     for i in range(0, args.steps, 100):

@@ -6,9 +6,9 @@
 #   fo1-ros eval --model $R/m_<name> --scenes 100 --proposals default --no-ss
 # S1_ARGS / S2_ARGS: more `fo1-ros train` arguments for stage 1 / the variants (e.g. a quick
 # check: S1_ARGS="--frames 20 --stage1-steps 2 --batch-size 2" S2_ARGS="--frames 20 --stage2-steps 2 --batch-size 2").
-# Example (what benchmarks/results/h200_stage2_pointer_ablation/ holds):
+# Example (what benchmarks/results/history/h200_stage2_pointer_ablation/ holds):
 #   VARIANTS="base ptr" VARIANT_base='{"pointer_loss": 0.0}' VARIANT_ptr='{"pointer_loss": 1.0}' \
-#     bash benchmarks/stage2_ablation.sh
+#     bash tools/stage2_ablation.sh
 set -o pipefail
 R=${R:-runs/ablation}; OUT=${OUT:-$R/logs}; VARIANTS=${VARIANTS:-"base ptr"}
 S1_TIMEOUT=${S1_TIMEOUT:-1800}; S2_TIMEOUT=${S2_TIMEOUT:-3600}; export PY=${PY:-python3}  # exported: the timed runs are child bash processes

@@ -7,7 +7,7 @@ stage 0's jitter) and scored, with exact boxes, on two sets the heads never saw:
 reports on). A gap between the two is what the encoders memorised of their training frames rather
 than learned. About three minutes per model on this CPU.
 
-    python benchmarks/vision_probe.py MODEL_DIR [MODEL_DIR ...] [--fit-frames 400] [--test-frames 100]
+    python tools/vision_probe.py MODEL_DIR [MODEL_DIR ...] [--fit-frames 400] [--test-frames 100]
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@
 # POOL_WORKERS [15], DATA_WORKERS [14], PROBE_STEPS [30], DEVICE [auto], R [/tmp/cont], PY [python3].
 # A quick CPU check of the script itself:
 #   FRAMES=24 BATCH=2 POOL_WORKERS=2 DATA_WORKERS=1 PROBE_STEPS=4 BUDGET_S=200 DEVICE=cpu DEST=runs/cont_check \
-#     bash benchmarks/stage2_continuation.sh
+#     bash tools/stage2_continuation.sh
 set -o pipefail
 SRC=${SRC:-fo1_ros/assets/default_model}; FIRST_SEED=${FIRST_SEED:-12000}; FRAMES=${FRAMES:-8000}
 BUDGET_S=${BUDGET_S:-540}; BATCH=${BATCH:-16}; LR=${LR:-4e-4}; WARMUP=${WARMUP:-30}

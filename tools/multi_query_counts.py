@@ -6,7 +6,7 @@ The node asks one DetectTask for all its queries and counts the regions labelled
 prints for each model how often every count is within one of the truth and the mean absolute
 count error.
 
-    python benchmarks/multi_query_counts.py [--scenes 40] MODEL_DIR [MODEL_DIR ...]
+    python tools/multi_query_counts.py [--scenes 40] MODEL_DIR [MODEL_DIR ...]
 """
 
 from __future__ import annotations

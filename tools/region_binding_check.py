@@ -6,7 +6,7 @@ same frame. A model that does not tie `<regionK>` to the K-th object token answe
 region alike: its accuracy falls towards the share of the most common answer. Also prints the
 brief captions of the first scene's regions next to the truth.
 
-    python benchmarks/region_binding_check.py --scenes 20 [--model DIR]
+    python tools/region_binding_check.py --scenes 20 [--model DIR]
 """
 
 from __future__ import annotations

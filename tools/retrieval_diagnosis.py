@@ -9,7 +9,7 @@ score):
   regions; same colour: yes/no; text on a described object) with the evaluation's scoring, and
   how often the think part cites exactly the question's two regions first.
 
-    python benchmarks/retrieval_diagnosis.py --scenes 25 [--model DIR]
+    python tools/retrieval_diagnosis.py --scenes 25 [--model DIR]
 """
 
 from __future__ import annotations
@@ -63,18 +63,22 @@ def main() -> None:
         for qa, q, r in zip(qas, questions, res[len(present):]):
             want = qa.answer.split("<answer>")[1].split("</answer>")[0]
             tags = [int(t) for t in REGION_RE.findall(want)]
-            ok = (tags == r.answer_regions) if tags else normalise_answer(strip_tags(r.answer)) == normalise_answer(want)
+            if tags:
+                ok = tags == r.answer_regions
+            else:
+                ok = normalise_answer(strip_tags(r.answer)) == normalise_answer(want)
             reason.setdefault(_kind(q), []).append(bool(ok))
             if _kind(q) != "text":
                 copies.append(r.cited_regions[:2] == [int(t) for t in REGION_RE.findall(q)])
     print(f"{args.scenes} held-out scenes, ground-truth boxes, model {args.model or 'shipped default'}")
     print(f"detection: {n_q} questions, {(tp + fp) / max(n_q, 1):.2f} regions named per question where "
-          f"{(tp + fn) / max(n_q, 1):.2f} are right; precision {tp / max(tp + fp, 1):.3f}, recall {tp / max(tp + fn, 1):.3f}")
+          f"{(tp + fn) / max(n_q, 1):.2f} are right; precision {tp / max(tp + fp, 1):.3f}, "
+          f"recall {tp / max(tp + fn, 1):.3f}")
     total = sum(named_idx.values())
     low = sum(v for i, v in named_idx.items() if i < 5)
+    n_objects = [len(make_scene(EVAL_SEED_BASE + k).objects) for k in range(args.scenes)]
     print(f"  share of named regions with index < 5: {low / max(total, 1):.2f} "
-          f"(share of all regions with index < 5: "
-          f"{np.mean([min(5, len(make_scene(EVAL_SEED_BASE + k).objects)) / len(make_scene(EVAL_SEED_BASE + k).objects) for k in range(args.scenes)]):.2f})")
+          f"(share of all regions with index < 5: {np.mean([min(5, n) / n for n in n_objects]):.2f})")
     for kind, oks in sorted(reason.items()):
         print(f"reasoning {kind:12s} {np.mean(oks):.2f} ({len(oks)} questions)")
     print(f"reasoning: the think part cites the question's two regions first in {np.mean(copies):.2f} of "
