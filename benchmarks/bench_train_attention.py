@@ -23,8 +23,9 @@ from fo1_ros.model.checkpoint import load_model
 from fo1_ros.model.prompt import PromptBuilder
 from fo1_ros.model.tokenizer import load_tokenizer
 from fo1_ros.train.attention import HEAD_PROBS_ATTENTION
+from fo1_ros.train.batching import forward_examples, stage_example
+from fo1_ros.train.config import TrainConfig
 from fo1_ros.train.pool import FramePool, build_pool
-from fo1_ros.train.trainer import TrainConfig, forward_examples, stage_example
 from fo1_ros.train.vision_pretrain import RegionHeads
 
 

@@ -5,7 +5,7 @@ The task, without any vision: a prompt lists K regions as ``<regionK>`` + one ob
 through the projector), then asks about one ``<regionK>``; the answer is that object's colour.
 Answering needs an induction circuit (the object token must learn which index precedes it).
 Trains the fo1-small language model from scratch three times, same seed and data: as
-initialised; with layer 0 / head 0 seeded as a previous-token head (fo1_ros.train.trainer.
+initialised; with layer 0 / head 0 seeded as a previous-token head (fo1_ros.train.losses.
 seed_previous_token_head); and seeded only after --shortcut-steps on one-object prompts (where
 no binding is needed: the order the first trainer used). Prints the mean loss per 100 steps of
 each; the loss of a model that only knows which colours are present (no binding) is printed as
@@ -14,7 +14,7 @@ the reference.
     python tools/binding_probe.py --steps 900 --max-objects 4 --shortcut-steps 300
     python tools/binding_probe.py --gap 10     # as far apart as the chat template puts them
 
-A fourth column (seeded + aux) adds the trainer's binding loss (fo1_ros.train.trainer,
+A fourth column (seeded + aux) adds the trainer's binding loss (fo1_ros.train.losses,
 StageConfig.binding_loss): a throwaway linear head on the last hidden state at the cited
 ``<regionK>`` of the question must name that object's colour, so the circuit is supervised
 where it forms instead of ~11 tokens later.
@@ -31,7 +31,7 @@ import torch
 
 from fo1_ros.model.config import preset
 from fo1_ros.model.modeling import FO1ForCausalLM
-from fo1_ros.train.trainer import seed_previous_token_head
+from fo1_ros.train.losses import seed_previous_token_head
 
 SYSTEM, QUESTION, END = 60, 50, 1  # arbitrary token ids of the 1024-token vocabulary
 REGION0, ANSWER0, N_COLOURS = 100, 10, 12

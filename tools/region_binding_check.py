@@ -16,10 +16,10 @@ import argparse
 import numpy as np
 import torch
 
+import fo1_ros.tasks as T
 from fo1_ros.engine import Engine, EngineConfig, Frame
 from fo1_ros.eval import EVAL_SEED_BASE
 from fo1_ros.synth import make_scene
-import fo1_ros.tasks as T
 
 
 def main() -> None:

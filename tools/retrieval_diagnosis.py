@@ -23,9 +23,10 @@ from fo1_ros.engine import Engine, EngineConfig, Frame
 from fo1_ros.eval import EVAL_SEED_BASE
 from fo1_ros.eval.metrics import normalise_answer
 from fo1_ros.synth import make_scene
+from fo1_ros.synth.questions import QAGenerator
+from fo1_ros.synth.regions import link_regions
 from fo1_ros.tasks import DetectTask, ReasoningTask
 from fo1_ros.tasks.common import REGION_RE, strip_tags
-from fo1_ros.train.data import QAGenerator, link_regions
 
 
 def _kind(question: str) -> str:

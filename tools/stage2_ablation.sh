@@ -14,11 +14,11 @@ R=${R:-runs/ablation}; OUT=${OUT:-$R/logs}; VARIANTS=${VARIANTS:-"base ptr"}
 S1_TIMEOUT=${S1_TIMEOUT:-1800}; S2_TIMEOUT=${S2_TIMEOUT:-3600}; export PY=${PY:-python3}  # exported: the timed runs are child bash processes
 mkdir -p $R/s1/tokenizer $OUT && cp fo1_ros/assets/default_model/tokenizer*.json $R/s1/tokenizer/
 T0=$(date +%s); el() { echo "[$(( $(date +%s) - T0 )) s] $*" | tee -a $OUT/times.txt; }
-fo1train() { $PY -c "import sys; from fo1_ros.train.trainer import main; sys.exit(main(sys.argv[1:]))" "$@"; }
+fo1train() { $PY -m fo1_ros.cli -v train "$@"; }
 # stage 1 only: the default config with a stage 2 of 0 steps
 $PY - "$R/s1.json" <<'PY'
 import json, sys
-from fo1_ros.train.trainer import TrainConfig
+from fo1_ros.train.config import TrainConfig
 d = TrainConfig().to_dict()
 json.dump({"checkpoint_every": 100, "stage2": {**d["stage2"], "steps": 0}}, open(sys.argv[1], "w"))
 PY
@@ -35,7 +35,7 @@ for v in $VARIANTS; do
   var="VARIANT_$v"; spec=${!var}; [ -n "$spec" ] || spec='{}'
   $PY - "$R/$v.json" "$spec" <<'PY'
 import json, sys
-from fo1_ros.train.trainer import TrainConfig
+from fo1_ros.train.config import TrainConfig
 d = TrainConfig().to_dict()
 json.dump({"checkpoint_every": 100, "threads": 4, "stage2": {**d["stage2"], **json.loads(sys.argv[2])}}, open(sys.argv[1], "w"))
 PY

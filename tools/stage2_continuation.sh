@@ -21,11 +21,11 @@ DEVICE=${DEVICE:-auto}; R=${R:-/tmp/cont}; export PY=${PY:-python3};  # exported
 DEST=${DEST:-${OUT:?set DEST or OUT}}
 T0=$(date +%s); el() { echo "[$(( $(date +%s) - T0 )) s] $*" | tee -a $DEST/times.txt; }
 mkdir -p $R $DEST
-fo1train() { $PY -c "import sys; from fo1_ros.train.trainer import main; sys.exit(main(sys.argv[1:]))" "$@"; }
+fo1train() { $PY -m fo1_ros.cli -v train "$@"; }
 cfg() {  # cfg FILE STEPS LOG_EVERY: the TrainConfig overrides of a stage-2 continuation
   $PY - "$@" <<PY
 import json, sys
-from fo1_ros.train.trainer import TrainConfig
+from fo1_ros.train.config import TrainConfig
 d = TrainConfig().to_dict()
 s2 = {**d["stage2"], "steps": int(sys.argv[2]), "lr": $LR, "warmup": min($WARMUP, max(1, int(sys.argv[2]) // 4))}
 json.dump({"n_frames": $FRAMES, "first_seed": $FIRST_SEED, "batch_size": $BATCH, "threads": 2,
@@ -42,7 +42,7 @@ cfg $R/probe.json $PROBE_STEPS 5 || exit 1
 $PY - $R/probe.json $R/pool <<'PY' 2>&1 | tr '\r' '\n' | tail -3
 import json, sys
 from fo1_ros.train.pool import build_pool
-from fo1_ros.train.trainer import TrainConfig
+from fo1_ros.train.config import TrainConfig
 c = TrainConfig(**json.load(open(sys.argv[1])))
 build_pool(sys.argv[2], c.training_seeds(), c.scene, workers=c.pool_workers, use_proposer=c.use_proposer)
 PY

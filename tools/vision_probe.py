@@ -21,9 +21,16 @@ import torch
 
 from fo1_ros.model.checkpoint import load_model
 from fo1_ros.synth import make_scene
-from fo1_ros.train.trainer import VALIDATION_SEED_BASE
-from fo1_ros.train.vision_pretrain import (ATTRIBUTES, RegionHeads, VisionPretrainConfig, region_features,
-                                           attribute_hits, attribute_targets, heads_loss)
+from fo1_ros.train.config import VALIDATION_SEED_BASE
+from fo1_ros.train.vision_pretrain import (
+    ATTRIBUTES,
+    RegionHeads,
+    VisionPretrainConfig,
+    attribute_hits,
+    attribute_targets,
+    heads_loss,
+    region_features,
+)
 
 
 @torch.no_grad()

@@ -10,6 +10,5 @@
     loop.py            run_stage: one language stage, step by step
     run.py             train(cfg, run_dir, out_dir) and export_checkpoint: the library entry points
 
-The command line is `fo1_ros.cli.train`. `trainer.py` re-exports the names of the module this
-package grew out of, for scripts written against it.
+The command line is `fo1_ros.cli.train`.
 """

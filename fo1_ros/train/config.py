@@ -53,7 +53,7 @@ class StageConfig(Config):
     # weight of the binding loss: at every <regionK> after the prefix, throwaway linear heads
     # (vision_pretrain.RegionHeads) on the last hidden state must name object K's colour, shape,
     # size and text. It supervises the induction circuit where it forms, not ~11 template tokens
-    # later (the bare task of benchmarks/binding_probe.py --gap 10, "seeded + aux" column: without
+    # later (the bare task of tools/binding_probe.py --gap 10, "seeded + aux" column: without
     # it no binding in 900 steps, with it in ~400). 0 = off. The heads are discarded with the run.
     binding_loss: float = 0.0
     # weight of the attention loss (attention_targets): layer 1 / head 2 at a cited <regionK>
@@ -105,7 +105,7 @@ class TrainConfig(Config):
     # Stage 1 keeps the pretrained encoders frozen (as FO1's alignment stage does). The fresh
     # language model must learn the induction circuit that ties the question's <regionK> to the
     # K-th object token (a pretrained Qwen brings one). Grown by next-token loss alone it does not
-    # form in the steps a CPU affords (benchmarks/binding_probe.py; the shipped v3 model named the
+    # form in the steps a CPU affords (tools/binding_probe.py; the shipped v3 model named the
     # same object for every region), so the circuit is built and supervised directly:
     #   - layer 0 / head 0 is set to attend to the previous token and kept so
     #     (seed/freeze_previous_token_head): each object token sees its <regionK>;
@@ -117,7 +117,7 @@ class TrainConfig(Config):
     # steps 0.97 / 0.49 / 0.75. Two, then up to four objects per frame, then full proposal lists.
     # Stage 0 length: the shipped encoders had 2000 steps, then 2000 more (`--refine-vision`, lr 1e-3,
     # on 12 000 frames); on 4000 frames the second 2000 steps took linear probes of the region
-    # features on held-out scenes (benchmarks/vision_probe.py) from colour 0.888 -> 0.931, shape
+    # features on held-out scenes (tools/vision_probe.py) from colour 0.888 -> 0.931, shape
     # 0.519 -> 0.582, and detection mAP of the model trained on them 0.074 -> 0.217 (500 scenes).
     stage0: VisionPretrainConfig = field(default_factory=lambda: VisionPretrainConfig(steps=4000))
     stage1: StageConfig = field(default_factory=lambda: StageConfig(
@@ -134,7 +134,7 @@ class TrainConfig(Config):
     # frames: each frame is seen ~3x less often than on 4000); one 1600-step run is the default.
     # Stage 2 stays undertrained at that length: continuing it on unseen scenes (--continue-from,
     # first_seed) for 461 + 606 + 622 + 752 steps of 16 frames took detection mAP 0.211 -> 0.415 and
-    # REC 0.501 -> 0.805 (the shipped model; README "Accuracy"); the last two, at lr 3e-4 and 2e-4,
+    # REC 0.501 -> 0.805 (the shipped model; docs/results.md); the last two, at lr 3e-4 and 2e-4,
     # gained more than one at 4e-4.
     stage2: StageConfig = field(default_factory=lambda: StageConfig(
         1600, 6e-4, dict(STAGE2_WEIGHTS), warmup=100, vision_lr_scale=0.0, freeze_previous_token_head=True,

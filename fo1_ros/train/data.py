@@ -4,8 +4,7 @@ For one synthetic scene (`fo1_ros.synth`), `build_regions` forms the region list
 sees — the default proposer's boxes, jittered ground-truth boxes and distractors, like the
 proposals it meets at run time — and links each region to the object it is the best box for
 (`fo1_ros.synth.regions.link_regions`). The questions and answers about those regions come
-from `fo1_ros.synth.questions.QAGenerator`, which the evaluation shares; its names are
-re-exported here for scripts written before it moved.
+from `fo1_ros.synth.questions.QAGenerator`, which the evaluation shares.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ import torch
 from ..config import Config
 from ..model.boxes import box_iou, nms
 from ..synth import Scene
-from ..synth.questions import NO_WRITING, QA, TASKS, QAGenerator
 from ..synth.regions import RegionSet, link_regions
 
 
@@ -114,6 +112,4 @@ def build_regions(scene: Scene, rng: np.random.Generator, sampling: RegionSampli
     return link_regions(boxes_a, scores_a, scene)
 
 
-# QA, QAGenerator, TASKS, NO_WRITING, RegionSet and link_regions moved to fo1_ros.synth (the
-# evaluation asks the same questions); they stay importable from here
-__all__ = ["NO_WRITING", "QA", "QAGenerator", "RegionSampling", "RegionSet", "TASKS", "build_regions", "link_regions"]
+__all__ = ["RegionSampling", "build_regions"]

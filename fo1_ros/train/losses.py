@@ -1,7 +1,7 @@
 """The auxiliary losses of stages 1-2 that build the region-binding circuit, and its seeded head.
 
 A language model trained from scratch does not learn in the steps a CPU affords to tie a
-question's `<regionK>` to object token K (benchmarks/binding_probe.py), so the circuit is built
+question's `<regionK>` to object token K (tools/binding_probe.py), so the circuit is built
 and supervised directly (StageConfig.seed_previous_token_head, attention_loss, pointer_loss,
 binding_loss):
 

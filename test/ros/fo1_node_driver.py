@@ -30,12 +30,13 @@ WAIT_S = 60.0  # for a result of one frame (tiny model on a loaded 2-core CPU)
 class Driver:
     def __init__(self, namespace: str):
         import rclpy
-        from fo1_ros.msg import ObjectCountArray, RegionArray, RegionDescriptionArray
         from rclpy.executors import SingleThreadedExecutor
         from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
         from sensor_msgs.msg import CameraInfo, CompressedImage, Image
         from std_msgs.msg import String
         from visualization_msgs.msg import MarkerArray
+
+        from fo1_ros.msg import ObjectCountArray, RegionArray, RegionDescriptionArray
 
         rclpy.init()
         self.rclpy = rclpy
@@ -117,10 +118,10 @@ class Driver:
              boxes=None, info: bool = True, proposals: bool = True) -> None:
         """Publish one synthetic frame (image, depth, camera_info, proposals) at stamp_ns."""
         import cv2
-        from fo1_ros.msg import BoundingBox2D, Region, RegionArray
         from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
         from fo1_ros import msgs
+        from fo1_ros.msg import BoundingBox2D, Region, RegionArray
 
         pubs = self.pubs[via]
         frame_id = scene.frame_id
@@ -179,7 +180,6 @@ class Driver:
 
 
 def plumbing(d: Driver, scenes) -> None:
-    from fo1_ros.srv import AskRegion, CountObjects, DescribeRegions, DetectObjects, SetQueries, SpatialQuery
     from lifecycle_msgs.msg import Transition
     from lifecycle_msgs.srv import ChangeState, GetState
     from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
@@ -188,6 +188,7 @@ def plumbing(d: Driver, scenes) -> None:
     from std_msgs.msg import String
 
     from fo1_ros import msgs
+    from fo1_ros.srv import AskRegion, CountObjects, DescribeRegions, DetectObjects, SetQueries, SpatialQuery
 
     s0 = scenes[0]
     n_boxes = len(s0.objects)
