@@ -16,7 +16,6 @@ from .. import draw
 from .. import tasks as T
 from ..geometry import decode_depth
 from ..model.prompt import PromptError
-from ..node import RegionInfo
 from .common import model_flags
 
 if TYPE_CHECKING:  # the engine is imported when a command runs (see `command`)
@@ -199,6 +198,8 @@ def _print_ask(result: FrameResult, out: dict) -> None:
 
 def _annotate_ask(path: str, rgb: np.ndarray, result: FrameResult) -> None:
     """Write `rgb` with the proposals and the labels the task gave them to `path`."""
+    from ..node import RegionInfo  # the node loads torch: imported when the command runs
+
     props = result.proposals
     regions = [RegionInfo(i, props.boxes[i], float(props.scores[i])) for i in range(len(props))]
     r = result.results[0]

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from ..node import NodeConfig, load_params_file
+if TYPE_CHECKING:  # the node loads torch and the engine: imported when a command runs
+    from ..node import NodeConfig
 
 
 def setup_logging(verbose: int) -> None:
@@ -41,6 +42,8 @@ def node_flags(p: argparse.ArgumentParser) -> None:
 
 def node_config(args: argparse.Namespace, **fixed: Any) -> NodeConfig:
     """NodeConfig from --params (a ROS parameter file), then -p key=value, then the flags."""
+    from ..node import NodeConfig, load_params_file  # loads torch: `fo1-ros --help` stays fast
+
     data: dict[str, Any] = {}
     if getattr(args, "params", None):
         data.update(load_params_file(args.params))

@@ -10,14 +10,15 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..bag import FrameData, process_bag, write_frames_bag
-from ..node import PerceptionNode
 from ..synth import Scene, SceneConfig, make_sequence
 from .common import fmt_det, node_config, node_flags, print_config
+
+if TYPE_CHECKING:  # the node loads torch and the engine: imported when the command runs
+    from ..node import PerceptionNode
 
 DEMO_MARKER = ".fo1-ros-demo"
 
@@ -98,6 +99,9 @@ def _ask_about_latest(node: PerceptionNode, queries: list[str]) -> None:
 
 def command(args: argparse.Namespace) -> int:
     """Synthetic RGB-D sequence -> bag -> the node logic with the shipped model -> report."""
+    from ..bag import FrameData, process_bag, write_frames_bag  # load torch: `--help` stays fast
+    from ..node import PerceptionNode
+
     out = Path(args.out)
     _prepare_out(out, args.force)
     t0 = time.perf_counter()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..bag import BagTopics, process_bag
 from .common import fmt_det, node_config, node_flags, print_config
 
 
@@ -24,6 +23,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def command(args: argparse.Namespace) -> int:
+    from ..bag import BagTopics, process_bag  # loads torch and the engine: `--help` stays fast
+
     config = node_config(args)
     print_config(config)
     topics = BagTopics(image=args.image_topic or "", depth=args.depth_topic or "",
