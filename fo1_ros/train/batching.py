@@ -1,5 +1,6 @@
-"""Batches: one frame's regions and questions as a tokenised `Example`, a batch of them packed
-into one forward pass (`forward_examples`), and the `BatchLoader` that makes a stage's batches.
+"""Batches: one frame's regions and questions as a tokenised `Example` (`data.py`), a batch of
+them packed into one forward pass (`forward_examples`), and the `BatchLoader` that makes a
+stage's batches.
 
 Sequences are packed the way the engine answers: one frame's prefix (system turn, image
 tokens, `<regionN>` + object token per region) followed by several question/answer segments
@@ -17,7 +18,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -25,34 +26,16 @@ import torch
 from ..model.config import FO1Config
 from ..model.constants import IGNORE_INDEX
 from ..model.modeling import EncodedFrame, FO1ForCausalLM, SplicedBatch
-from ..model.processing import FrameInputs, prepare_frame
+from ..model.processing import prepare_frame
 from ..model.prompt import PromptBuilder
 from ..model.tokenizer import REGION_TOKENS
 from ..synth.questions import QAGenerator
 from .attention import HEAD_PROBS_ATTENTION, head_probs_captured
 from .config import StageConfig, TrainConfig
-from .data import build_regions
+from .data import Example, build_regions
 from .losses import attention_loss, attention_slots, attn_implementation, binding_loss, binding_targets
 from .pool import FramePool, PoolFrame
 from .vision_pretrain import RegionHeads
-
-
-@dataclass
-class Example:
-    """One frame with its regions and QA segments, tokenised."""
-
-    rgb: np.ndarray
-    boxes: np.ndarray  # (N, 4) frame pixels
-    prefix: list[int]  # with IMAGE_SLOT / OBJECT_SLOT
-    segments: list[tuple[list[int], list[int]]]  # (ids, labels) per question
-    tasks: list[str] = field(default_factory=list)  # task name per segment (for per-task losses)
-    # binding targets: (segment index, offset in the segment, scene object) for every <regionK>
-    # token in a segment whose region K is a box (IoU >= 0.5) of that object
-    bind: list[tuple[int, int, object]] = field(default_factory=list)
-    # every <regionK> token in a segment: (segment index, offset in the segment, K, in the question)
-    cites: list[tuple[int, int, int, bool]] = field(default_factory=list)
-    # prepare_frame(rgb, boxes) when a data worker made it already (BatchLoader); else made in forward_examples
-    inputs: FrameInputs | None = None
 
 
 def _region_ids(tokenizer) -> dict[int, int]:

@@ -4,18 +4,20 @@ For one synthetic scene (`fo1_ros.synth`), `build_regions` forms the region list
 sees — the default proposer's boxes, jittered ground-truth boxes and distractors, like the
 proposals it meets at run time — and links each region to the object it is the best box for
 (`fo1_ros.synth.regions.link_regions`). The questions and answers about those regions come
-from `fo1_ros.synth.questions.QAGenerator`, which the evaluation shares.
+from `fo1_ros.synth.questions.QAGenerator`, which the evaluation shares. `Example` is one such
+frame tokenised for training (prefix + question/answer segments), as `batching.py` builds it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from ..config import Config
 from ..model.boxes import box_iou, nms
+from ..model.processing import FrameInputs
 from ..synth import Scene
 from ..synth.regions import RegionSet, link_regions
 
@@ -112,4 +114,22 @@ def build_regions(scene: Scene, rng: np.random.Generator, sampling: RegionSampli
     return link_regions(boxes_a, scores_a, scene)
 
 
-__all__ = ["RegionSampling", "build_regions"]
+@dataclass
+class Example:
+    """One frame with its regions and QA segments, tokenised."""
+
+    rgb: np.ndarray
+    boxes: np.ndarray  # (N, 4) frame pixels
+    prefix: list[int]  # with IMAGE_SLOT / OBJECT_SLOT
+    segments: list[tuple[list[int], list[int]]]  # (ids, labels) per question
+    tasks: list[str] = field(default_factory=list)  # task name per segment (for per-task losses)
+    # binding targets: (segment index, offset in the segment, scene object) for every <regionK>
+    # token in a segment whose region K is a box (IoU >= 0.5) of that object
+    bind: list[tuple[int, int, object]] = field(default_factory=list)
+    # every <regionK> token in a segment: (segment index, offset in the segment, K, in the question)
+    cites: list[tuple[int, int, int, bool]] = field(default_factory=list)
+    # prepare_frame(rgb, boxes) when a data worker made it already (BatchLoader); else made in forward_examples
+    inputs: FrameInputs | None = None
+
+
+__all__ = ["Example", "RegionSampling", "build_regions"]

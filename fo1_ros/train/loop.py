@@ -21,8 +21,9 @@ import numpy as np
 import torch
 
 from ..model.modeling import FO1ForCausalLM
-from .batching import BatchLoader, Example, forward_examples
+from .batching import BatchLoader, forward_examples
 from .config import StageConfig, TrainConfig
+from .data import Example
 from .losses import seed_previous_token_head
 from .vision_pretrain import RegionHeads
 

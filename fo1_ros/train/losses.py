@@ -21,17 +21,13 @@ where segment k of row b begins; dims `B` rows, `T` tokens, `D` hidden size.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import torch
 
 from ..model.constants import OBJECT_SLOT
 from ..model.modeling import FO1ForCausalLM
+from .data import Example
 from .vision_pretrain import RegionHeads, attribute_targets, heads_loss
-
-if TYPE_CHECKING:  # batching imports this module for its forward pass; Example is only a type here
-    from .batching import Example
 
 ATTN_INDUCTION = (1, 2)  # (layer, head) that reads object token K at a cited <regionK>
 ATTN_CARRY = (2, 2)  # (layer, head) that carries the question's <regionK> to the answer

@@ -305,7 +305,7 @@ def plumbing(d: Driver, scenes) -> None:
 
     # 1000 boxes (136 kB on the wire) rather than 10 000: a 1.4 MB best-effort sample is lost
     # whole where the kernel's UDP receive buffer is the default 208 kB (the node's capping
-    # of 10 000 boxes is tested without DDS in test/test_node.py).
+    # of 10 000 boxes is tested without DDS in test/node/test_decode.py).
     rng = np.random.default_rng(0)
     xy = rng.uniform(0, [scenes[1].width - 12, scenes[1].height - 12], (1000, 2))
     many = np.concatenate([xy, xy + rng.uniform(4, 12, (1000, 2))], 1)

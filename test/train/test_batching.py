@@ -17,9 +17,9 @@ from fo1_ros.model.tokenizer import train_tokenizer
 from fo1_ros.synth import SceneConfig, make_scene
 from fo1_ros.synth.questions import TASKS, QAGenerator
 from fo1_ros.train.attention import HEAD_PROBS_ATTENTION, PROB_HEADS_ATTR
-from fo1_ros.train.batching import BatchLoader, Example, forward_examples, make_example
+from fo1_ros.train.batching import BatchLoader, forward_examples, make_example
 from fo1_ros.train.config import STAGE2_WEIGHTS, StageConfig, TrainConfig
-from fo1_ros.train.data import build_regions
+from fo1_ros.train.data import Example, build_regions
 from fo1_ros.train.losses import attention_slots
 from fo1_ros.train.pool import FramePool, PoolFrame, build_pool
 from fo1_ros.train.vision_pretrain import RegionHeads

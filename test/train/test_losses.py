@@ -8,7 +8,7 @@ import torch
 from fo1_ros.model.config import preset
 from fo1_ros.model.constants import OBJECT_SLOT
 from fo1_ros.model.modeling import FO1ForCausalLM
-from fo1_ros.train.batching import Example
+from fo1_ros.train.data import Example
 from fo1_ros.train.losses import attention_loss, attention_targets, binding_targets, seed_previous_token_head
 
 
