@@ -6,6 +6,8 @@ Read from the source with ``ast`` (nothing is imported), so a violation names th
 from __future__ import annotations
 
 import ast
+import importlib
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -141,3 +143,21 @@ def test_readme_stays_short_and_its_layout_names_every_module():
     missing = [str(p.relative_to(PACKAGE)) for p in _sources()
                if p.name not in ("__init__.py", "__main__.py") and str(p.relative_to(PACKAGE)) not in layout]
     assert not missing, f"README's layout lacks {missing}"
+
+
+def test_every_fo1_ros_name_the_scripts_import_exists():
+    """benchmarks/ and tools/ are not imported by the tests; a rename in the package must not
+    leave them importing names that are gone (checked without running the scripts)."""
+    missing = []
+    for path in sorted([*ROOT.glob("benchmarks/*.py"), *ROOT.glob("tools/*.py")]):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "fo1_ros":
+                module = importlib.import_module(node.module)
+                missing += [f"{path.relative_to(ROOT)}:{node.lineno} {node.module}.{a.name}"
+                            for a in node.names if not hasattr(module, a.name)
+                            and importlib.util.find_spec(f"{node.module}.{a.name}") is None]
+            elif isinstance(node, ast.Import):
+                for a in node.names:
+                    if a.name.split(".")[0] == "fo1_ros":
+                        importlib.import_module(a.name)
+    assert not missing, "scripts import names the package no longer has: " + ", ".join(missing)
