@@ -37,6 +37,8 @@ toml_list() { local out="" x; for x in "$@"; do out+="\"$x\", "; done; echo "[${
   echo
   echo "[tool.mutmut]"
   echo "source_paths = [\"fo1_ros\"]"
+  # files the tests read besides the package (mutmut runs them in a copy of its own)
+  echo "also_copy = [\"config\", \"msg\", \"srv\", \"launch\", \"README.md\", \"package.xml\", \"setup.py\", \"CMakeLists.txt\"]"
   echo "only_mutate = $(toml_list $MUTATE)"
   echo "pytest_add_cli_args_test_selection = $(toml_list $TESTS)"
   # the shipped-model accuracy test takes ~30 s a run and checks numbers, not code paths
