@@ -300,4 +300,4 @@ def test_generator_is_deterministic_and_covers_every_task(three_scenes):
 
     assert run(5) == run(5)
     assert run(5) != run(6)
-    assert {t for t, _, _ in run(5)} >= set(TASKS) - {"reasoning"}
+    assert {t for t, _, _ in run(5)} == set(TASKS)
