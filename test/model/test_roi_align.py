@@ -283,9 +283,10 @@ class TestAgainstTorchvision:
 # ---------------------------------------------------------------------------------------------
 
 
-def _bilinear(fmap: torch.Tensor, y: float, x: float) -> float:
-    """One sample of (H, W) `fmap` as torchvision's `bilinear_interpolate` (roi_align_kernel.cpp) takes it."""
-    h, w = fmap.shape
+def _bilinear(f: list[list[float]], y: float, x: float) -> float:
+    """One sample of the (H, W) map `f` (nested lists) as torchvision's `bilinear_interpolate`
+    (roi_align_kernel.cpp) takes it."""
+    h, w = len(f), len(f[0])
     if y < -1.0 or y > h or x < -1.0 or x > w:
         return 0.0
     y, x = max(y, 0.0), max(x, 0.0)
@@ -302,7 +303,6 @@ def _bilinear(fmap: torch.Tensor, y: float, x: float) -> float:
         x_hi = x_lo + 1
     ly, lx = y - y_lo, x - x_lo
     hy, hx = 1.0 - ly, 1.0 - lx
-    f = fmap.tolist()
     return hy * hx * f[y_lo][x_lo] + hy * lx * f[y_lo][x_hi] + ly * hx * f[y_hi][x_lo] + ly * lx * f[y_hi][x_hi]
 
 
@@ -311,6 +311,7 @@ def _slow_roi_align(fmap, rois, output_size, spatial_scale=1.0, sampling_ratio=-
     oh, ow = (output_size, output_size) if isinstance(output_size, int) else output_size
     offset = 0.5 if aligned else 0.0
     out = torch.zeros(len(rois), oh, ow, dtype=torch.float64)
+    maps = fmap[:, 0].tolist()  # (B, H, W) as lists
     for k, (b, x1, y1, x2, y2) in enumerate(rois.tolist()):
         start_x, start_y = x1 * spatial_scale - offset, y1 * spatial_scale - offset
         roi_w, roi_h = x2 * spatial_scale - offset - start_x, y2 * spatial_scale - offset - start_y
@@ -326,7 +327,7 @@ def _slow_roi_align(fmap, rois, output_size, spatial_scale=1.0, sampling_ratio=-
                     y = start_y + ph * bin_h + (iy + 0.5) * bin_h / grid_h
                     for ix in range(grid_w):
                         x = start_x + pw * bin_w + (ix + 0.5) * bin_w / grid_w
-                        total += _bilinear(fmap[int(b), 0], y, x)
+                        total += _bilinear(maps[int(b)], y, x)
                 out[k, ph, pw] = total / max(grid_h * grid_w, 1)
     return out
 
