@@ -78,6 +78,19 @@ def test_given_boxes_keep_their_order_and_results_refer_to_them(parts):
     np.testing.assert_allclose(res.results[0][0].boxes, BOXES[[2]])
 
 
+def test_object_token_of_region_i_is_computed_from_box_i_in_any_box_order(parts):
+    # the random model's answers ignore the object tokens, so check the tokens themselves against
+    # each box encoded on its own (the region encoder treats boxes independently)
+    model, tok = parts
+    eng = Engine(EngineConfig(device="cpu"), model=model, tokenizer=tok)
+    alone = torch.cat([eng.encode(_frame(), boxes=BOXES[[j]]).encoded.object_tokens for j in range(len(BOXES))])
+    assert not torch.allclose(alone[0], alone[1], atol=1e-3)  # the boxes do give different tokens
+    for order in (np.arange(len(BOXES)), np.array([1, 2, 0, 3])):
+        state = eng.encode(_frame(), boxes=BOXES[order])
+        np.testing.assert_allclose(state.ctx.boxes, BOXES[order])
+        torch.testing.assert_close(state.encoded.object_tokens, alone[order], rtol=1e-5, atol=1e-5)
+
+
 def test_too_many_boxes_and_bad_region_indices_are_errors(parts):
     model, tok = parts
     eng = Engine(EngineConfig(device="cpu"), model=model, tokenizer=tok)
@@ -126,3 +139,49 @@ def test_shipped_model_shared_and_naive_agree_on_held_out_frames():
         a, b = shared.process(frame, tasks), naive.process(frame, tasks)
         assert _texts(a) == _texts(b)
         assert a.objects_3d is not None and sum(o.has_3d for o in a.objects_3d) >= len(a.objects_3d) // 2
+
+
+def _top_box_per_query(det, n_queries: int) -> list[int]:
+    """The region each query's most probable detection names (-1 where it named none)."""
+    out = []
+    for q in range(n_queries):
+        d = det.for_query(q)
+        out.append(int(d.region_indices[np.argmax(d.model_scores)]) if len(d) else -1)
+    return out
+
+
+@pytest.mark.skipif(not (SHIPPED / "config.json").exists(), reason="the shipped model is not in fo1_ros/assets")
+def test_shipped_model_answers_follow_the_boxes_in_any_order_and_either_mode():
+    """Each region-indexed answer must point at the box that holds the object, whatever order the
+    boxes come in: an engine that pairs object tokens, region tags or parsed indices with the
+    wrong boxes (in one mode, or in both) answers with someone else's box."""
+    from fo1_ros.synth import make_scene
+
+    scene = make_scene(4_100_004)  # held out; ten objects, each its own colour + shape
+    objs = [o for o in scene.objects if o.visible_fraction >= 0.5]
+    names = [f"{o.colour} {o.category}" for o in objs]
+    assert len(objs) == 10 and len(set(names)) == len(names)
+    boxes = np.array([o.box_2d for o in objs])  # (10, 4) ground truth, object i in row i
+    perm = np.random.default_rng(0).permutation(len(objs))  # region r holds object perm[r]
+    scores = np.linspace(0.5, 1.0, len(objs))[np.random.default_rng(1).permutation(len(objs))]  # unsorted
+    shared = Engine(EngineConfig(mode="shared", device="cpu"))
+    naive = Engine(EngineConfig(mode="naive", device="cpu"), model=shared.model, tokenizer=shared.tokenizer)
+    runs = [(shared, np.arange(len(objs))), (shared, perm), (naive, perm)]
+    for eng, order in runs:
+        # captions (budget 40) ahead of detections (budget 34): shared mode decodes them reordered
+        with_captions = eng is shared and order is perm
+        tasks = ([T.CaptionTask()] if with_captions else []) + [T.DetectTask(names)]
+        res = eng.process(Frame(scene.rgb), tasks, boxes=boxes[order], box_scores=scores)
+        det = res.results[-1]
+        found = [int(order[r]) if r >= 0 else -1 for r in _top_box_per_query(det, len(names))]
+        # the shipped model's REC is about 0.8 on ground-truth boxes; a pairing bug lands near 0.1
+        right = sum(f == i for i, f in enumerate(found))
+        assert right >= 7, (eng.config.mode, order.tolist(), found)
+        np.testing.assert_allclose(det.boxes, boxes[order][det.region_indices])
+        np.testing.assert_allclose(det.proposal_scores, scores[det.region_indices])
+        if with_captions:  # each caption is about its own box and names the colour of the object in it
+            caps = res.results[0]
+            assert [c.region_indices for c in caps] == [[r] for r in range(len(objs))]
+            np.testing.assert_allclose(np.concatenate([c.boxes for c in caps]), boxes[order])
+            colours = sum(objs[order[r]].colour in c.text.split() for r, c in enumerate(caps))
+            assert colours >= 8, [c.text for c in caps]

@@ -81,12 +81,17 @@ def _log_progress(state: dict, stage: StageConfig, cfg: TrainConfig, losses: lis
 
 
 def run_stage(model: FO1ForCausalLM, binding_heads: RegionHeads, opt: torch.optim.Optimizer, loader: BatchLoader,
-              cfg: TrainConfig, stage: StageConfig, state: dict, save_checkpoint: Callable[[], None]) -> None:
-    """Train stage state["stage"] (1 or 2, configured by `stage`) from step state["step"] to its end.
+              cfg: TrainConfig, stage: StageConfig, state: dict, save_checkpoint: Callable[[], None],
+              max_steps: int | None = None) -> int:
+    """Train stage state["stage"] (1 or 2, configured by `stage`) from step state["step"] to its end,
+    or for `max_steps` steps if that comes first; returns the number of steps taken.
 
     loader: that stage's batches; state: the run's progress as trainer_state.json keeps it
     ("stage", "step", "elapsed_s", "history"), updated in place (the caller moves on to the
-    next stage); save_checkpoint: called every cfg.checkpoint_every steps.
+    next stage when state["step"] reached stage.steps); save_checkpoint: called every
+    cfg.checkpoint_every steps. Batch k depends on k alone (`BatchLoader`), so a stage resumed
+    at step k trains on what an uninterrupted one would; history entries average the steps of
+    this call only (resume on a multiple of cfg.log_every to reproduce them exactly).
     """
     if stage.seed_previous_token_head and state["step"] == 0:
         seed_previous_token_head(model)
@@ -94,7 +99,9 @@ def run_stage(model: FO1ForCausalLM, binding_heads: RegionHeads, opt: torch.opti
     losses: list[float] = []
     task_losses: dict[str, list] = {}
     t_log, n_log = time.time(), 0
-    for _, examples in loader.batches(state["step"], stage.steps):
+    first = state["step"]
+    stop = stage.steps if max_steps is None else min(stage.steps, first + max(0, max_steps))
+    for _, examples in loader.batches(first, stop):
         lr = learning_rate(stage, state["step"])
         for g in opt.param_groups:
             g["lr"] = lr * (stage.vision_lr_scale if g.get("vision") else 1.0)
@@ -114,3 +121,4 @@ def run_stage(model: FO1ForCausalLM, binding_heads: RegionHeads, opt: torch.opti
         if state["step"] % cfg.checkpoint_every == 0:
             save_checkpoint()
     sys.stderr.write("\n")
+    return state["step"] - first

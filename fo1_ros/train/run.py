@@ -261,8 +261,12 @@ def _write_model(run: TrainingRun, cfg: TrainConfig, out_dir: Path, t_pool: floa
 
 def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: str | Path | None = None,
           init_from: str | Path | None = None, refine_vision: bool = False,
-          continue_from: str | Path | None = None) -> Path:
+          continue_from: str | Path | None = None, max_steps: int | None = None) -> Path | None:
     """Train (or resume) and write the final model folder to `out_dir`.
+
+    max_steps: stop after this many stage-1/2 steps in this call (stage 0 always runs whole),
+    checkpoint and return None without writing `out_dir`; calling again with the same arguments
+    resumes at that step and, seeded, ends with the weights an uninterrupted run ends with.
 
     init_from: a model folder whose vision side replaces stage 0 (`init_vision_from`); only
     used when the run has no checkpoint yet. refine_vision: with init_from, run stage 0
@@ -271,6 +275,8 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
     weight, tokenizer and architecture the run starts from, going straight to stage 2
     (cfg.stage2); its optimizer moments and binding heads are taken when the folder has them
     (a checkpoint), else they start afresh. Only used when the run has no checkpoint yet."""
+    if max_steps is not None and max_steps < 0:
+        raise ValueError(f"max_steps must be >= 0 (or None for no limit), got {max_steps}")
     if refine_vision and init_from is None:
         raise ValueError("refine_vision continues the vision side of init_from; give init_from")
     if continue_from is not None and init_from is not None:
@@ -304,10 +310,19 @@ def train(cfg: TrainConfig, run_dir: str | Path, out_dir: str | Path, pool_dir: 
         run.save_checkpoint()
     prompts = PromptBuilder(tokenizer)
     stages = {1: cfg.stage1, 2: cfg.stage2}
+    left = max_steps
     while run.state["stage"] <= 2:
         stage = stages[run.state["stage"]]
         loader = BatchLoader(pool, prompts, mcfg, cfg, run.state["stage"], stage, cfg.data_workers)
-        run_stage(run.model, run.binding_heads, run.opt, loader, cfg, stage, run.state, run.save_checkpoint)
+        taken = run_stage(run.model, run.binding_heads, run.opt, loader, cfg, stage, run.state, run.save_checkpoint,
+                          left)
+        if left is not None:
+            left -= taken
+        if run.state["step"] < stage.steps:  # the step budget ran out inside this stage
+            run.save_checkpoint()
+            sys.stderr.write(f"stopped after {max_steps} steps at stage {run.state['stage']} step "
+                             f"{run.state['step']}; run again to resume\n")
+            return None
         run.state["stage"] += 1
         run.state["step"] = 0
         run.save_checkpoint()

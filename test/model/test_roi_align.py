@@ -2,12 +2,15 @@
 
 Most expected values are worked out by hand on a linear "ramp" map `F[y, x] = W*y + x`, on
 which bilinear interpolation is exact, so a RoIAlign bin equals the ramp at the mean sample
-position (as long as no sample is clamped or dropped). `TestAgainstTorchvision` runs only
+position (as long as no sample is clamped or dropped). A ramp hides how many samples a bin
+takes, so the adaptive grid on wide and tall boxes is checked on F = x^2 by hand and against
+`_slow_roi_align`, a loop-per-sample reference written from torchvision's definition. `TestAgainstTorchvision` runs only
 where torchvision is importable (the `tv` fixture in conftest.py) and compares with
 `torchvision.ops.roi_align`.
 """
 
 import itertools
+import math
 
 import pytest
 import torch
@@ -273,3 +276,101 @@ class TestAgainstTorchvision:
             (g_tv,) = torch.autograd.grad((tv.roi_align(x, rois, 7, 0.5, 2, aligned) * weight).sum(), x)
             (g_ops,) = torch.autograd.grad((roi_align(x, rois, 7, 0.5, 2, aligned) * weight).sum(), x)
             assert (g_ops - g_tv).abs().max().item() <= 1e-12
+
+
+# ---------------------------------------------------------------------------------------------
+# Non-square boxes: the adaptive grid per axis, against a slow reference written from the definition
+# ---------------------------------------------------------------------------------------------
+
+
+def _bilinear(f: list[list[float]], y: float, x: float) -> float:
+    """One sample of the (H, W) map `f` (nested lists) as torchvision's `bilinear_interpolate`
+    (roi_align_kernel.cpp) takes it."""
+    h, w = len(f), len(f[0])
+    if y < -1.0 or y > h or x < -1.0 or x > w:
+        return 0.0
+    y, x = max(y, 0.0), max(x, 0.0)
+    y_lo, x_lo = int(y), int(x)
+    if y_lo >= h - 1:
+        y_lo = y_hi = h - 1
+        y = float(y_lo)
+    else:
+        y_hi = y_lo + 1
+    if x_lo >= w - 1:
+        x_lo = x_hi = w - 1
+        x = float(x_lo)
+    else:
+        x_hi = x_lo + 1
+    ly, lx = y - y_lo, x - x_lo
+    hy, hx = 1.0 - ly, 1.0 - lx
+    return hy * hx * f[y_lo][x_lo] + hy * lx * f[y_lo][x_hi] + ly * hx * f[y_hi][x_lo] + ly * lx * f[y_hi][x_hi]
+
+
+def _slow_roi_align(fmap, rois, output_size, spatial_scale=1.0, sampling_ratio=-1, aligned=False):
+    """RoIAlign by explicit loops over boxes, bins and sample points. fmap (B, 1, H, W) float64 -> (K, oh, ow)."""
+    oh, ow = (output_size, output_size) if isinstance(output_size, int) else output_size
+    offset = 0.5 if aligned else 0.0
+    out = torch.zeros(len(rois), oh, ow, dtype=torch.float64)
+    maps = fmap[:, 0].tolist()  # (B, H, W) as lists
+    for k, (b, x1, y1, x2, y2) in enumerate(rois.tolist()):
+        start_x, start_y = x1 * spatial_scale - offset, y1 * spatial_scale - offset
+        roi_w, roi_h = x2 * spatial_scale - offset - start_x, y2 * spatial_scale - offset - start_y
+        if not aligned:
+            roi_w, roi_h = max(roi_w, 1.0), max(roi_h, 1.0)
+        bin_h, bin_w = roi_h / oh, roi_w / ow
+        grid_h = sampling_ratio if sampling_ratio > 0 else math.ceil(roi_h / oh)  # rows of samples per bin
+        grid_w = sampling_ratio if sampling_ratio > 0 else math.ceil(roi_w / ow)  # columns of samples per bin
+        for ph in range(oh):
+            for pw in range(ow):
+                total = 0.0
+                for iy in range(grid_h):
+                    y = start_y + ph * bin_h + (iy + 0.5) * bin_h / grid_h
+                    for ix in range(grid_w):
+                        x = start_x + pw * bin_w + (ix + 0.5) * bin_w / grid_w
+                        total += _bilinear(maps[int(b)], y, x)
+                out[k, ph, pw] = total / max(grid_h * grid_w, 1)
+    return out
+
+
+def test_roi_align_adaptive_grid_of_a_wide_and_a_tall_box_by_hand():
+    # F = x^2 (constant down a column). Wide box 8 x 2 px, one bin: the adaptive grid is 8 columns
+    # x 2 rows of samples, at x = 0.5 .. 7.5, where bilinear F is (k^2 + (k+1)^2) / 2: mean
+    # (sum_{0..7} k^2 + sum_{1..8} k^2) / 16 = (140 + 204) / 16 = 21.5. With the grids swapped
+    # (2 columns at x = 2, 6) it would be (4 + 36) / 2 = 20.
+    xs = torch.arange(10, dtype=torch.float64)
+    wide_map = (xs**2).expand(3, 10)[None, None]  # (1, 1, 3, 10)
+    wide = roi_align(wide_map, torch.tensor([[0.0, 0, 0, 8, 2]], dtype=torch.float64), 1)
+    assert wide.item() == pytest.approx(21.5, abs=1e-12)
+    # The same box standing up on F = y^2: 8 rows x 2 columns of samples, same answer.
+    tall_map = wide_map.transpose(2, 3).contiguous()  # (1, 1, 10, 3)
+    tall = roi_align(tall_map, torch.tensor([[0.0, 0, 0, 2, 8]], dtype=torch.float64), 1)
+    assert tall.item() == pytest.approx(21.5, abs=1e-12)
+    assert roi_align_mean(tall_map, torch.tensor([[0.0, 0, 0, 2, 8]], dtype=torch.float64), 1).item() == (
+        pytest.approx(21.5, abs=1e-12))
+
+
+# wide and tall boxes whose sides are not whole multiples of the bins, so ceil and floor differ
+NON_SQUARE = [[0, 0.3, 1.1, 21.7, 3.4], [0, 2.2, 0.4, 5.1, 16.9], [1, 1.5, 6.0, 19.6, 7.3],
+              [1, 10.2, 0.0, 11.0, 14.6], [0, -1.5, 2.5, 23.5, 5.5], [1, 4.0, -2.0, 6.5, 19.0]]
+
+
+@pytest.mark.parametrize("aligned", [False, True])
+@pytest.mark.parametrize("output_size", [7, (2, 5), (5, 2)])
+def test_roi_align_on_wide_and_tall_boxes_matches_the_slow_reference(output_size, aligned):
+    # the region encoder's mode: adaptive grid (sampling_ratio -1), spatial scale of a strided map
+    x = torch.randn(2, 1, 18, 24, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
+    rois = torch.tensor(NON_SQUARE, dtype=torch.float64)
+    for scale in (1.0, 0.5):
+        expected = _slow_roi_align(x, rois, output_size, scale, -1, aligned)  # (K, oh, ow)
+        got = roi_align(x, rois, output_size, scale, -1, aligned)[:, 0]
+        assert (got - expected).abs().max().item() < 1e-12
+        mean = roi_align_mean(x, rois, output_size, scale, -1, aligned)[:, 0]
+        assert (mean - expected.mean(dim=(1, 2))).abs().max().item() < 1e-12
+
+
+def test_roi_align_fixed_grid_on_non_square_boxes_matches_the_slow_reference():
+    x = torch.randn(2, 1, 18, 24, generator=torch.Generator().manual_seed(8), dtype=torch.float64)
+    rois = torch.tensor(NON_SQUARE, dtype=torch.float64)
+    for ratio in (1, 3):
+        expected = _slow_roi_align(x, rois, (3, 4), 1.0, ratio, False)
+        assert (roi_align(x, rois, (3, 4), 1.0, ratio)[:, 0] - expected).abs().max().item() < 1e-12

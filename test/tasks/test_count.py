@@ -27,3 +27,13 @@ def test_number_reading_ignores_region_indices_and_reads_words():
     assert read_number("<region12><region3> three") == 3
     assert read_number("<region5> 12 items") == 12
     assert read_number("no number here") is None
+
+
+def test_count_scores_are_the_named_region_tokens_probabilities():
+    tokens = ["<ground>", "balls", "</ground>", "<objects>", "<region2>", "<region0>", "</objects>", "\nThe answer is",
+              " 2", "."]
+    a = Answer("".join(tokens), tokens, [0.02, 0.03, 0.05, 0.07, 0.11, 0.13, 0.17, 0.19, 0.23, 0.29])
+    r = CountTask(["balls"]).parse([a], CTX)[0]
+    assert r.count == 2 and r.region_indices.tolist() == [2, 0] and r.consistent
+    np.testing.assert_allclose(r.model_scores, [0.11, 0.13], rtol=1e-12)
+    np.testing.assert_allclose(r.boxes, CTX.boxes[[2, 0]])

@@ -29,6 +29,32 @@ def test_scores_are_proposal_model_and_product():
     np.testing.assert_allclose(d.boxes, CTX.boxes[[1]])
 
 
+def test_detection_scores_take_exactly_the_chosen_region_tokens_probability():
+    # every token has its own probability, so a span one token too wide or too narrow on either
+    # side of <regionN> (or one measured from the wrong offset) gives another score
+    tokens = ["<ground>", "cube", "</ground>", "<objects>", "<region2>", "<region0>", "</objects>",
+              "<ground>", "ball", "</ground>", "<objects>", "<region1>", "</objects>"]
+    probs = [0.02, 0.03, 0.05, 0.07, 0.11, 0.13, 0.17, 0.19, 0.23, 0.29, 0.31, 0.37, 0.41]
+    a = Answer("".join(tokens), tokens, probs)
+    d = DetectTask(["cube", "ball"], joint=True).parse([a], CTX)
+    assert d.labels == ["cube", "cube", "ball"] and d.region_indices.tolist() == [2, 0, 1]
+    np.testing.assert_allclose(d.model_scores, [0.11, 0.13, 0.37], rtol=1e-12)
+    np.testing.assert_allclose(d.proposal_scores, [0.5, 0.9, 0.8])
+    np.testing.assert_allclose(d.scores, [0.5 * 0.11, 0.9 * 0.13, 0.8 * 0.37], rtol=1e-12)
+    np.testing.assert_allclose(d.boxes, CTX.boxes[[2, 0, 1]])
+
+
+def test_bare_region_answers_and_visual_prompts_score_their_own_tokens():
+    bare = Answer("<region1> and <region2>", ["<region1>", " and", " ", "<region2>"], [0.3, 0.05, 0.07, 0.6])
+    d = DetectTask(["cube"]).parse([bare], CTX)
+    np.testing.assert_allclose(d.model_scores, [0.3, 0.6], rtol=1e-12)
+    tokens = ["<ground>", "cube", "</ground>", "<objects>", "<region0>", "<region1>", "</objects>"]
+    vp = Answer("".join(tokens), tokens, [0.5, 0.6, 0.7, 0.8, 0.25, 0.4, 0.9])
+    d = VisualPromptTask([2]).parse([vp], CTX)
+    np.testing.assert_allclose(d.model_scores, [0.25, 0.4], rtol=1e-12)
+    np.testing.assert_allclose(d.scores, [0.9 * 0.25, 0.8 * 0.4], rtol=1e-12)
+
+
 @pytest.mark.parametrize("text, expect, warn", [
     ("<ground>cube</ground><objects><region0><region7></objects>", [0], "only 3 regions"),
     ("<ground>cube</ground><objects><region2><region2></objects>", [2], "repeats"),

@@ -16,7 +16,7 @@ from fo1_ros.train.run import export_checkpoint, init_vision_from, train
 from fo1_ros.train.vision_pretrain import VisionPretrainConfig
 
 
-def test_tiny_training_run_writes_a_loadable_model_and_resumes(tmp_path):
+def test_tiny_training_run_writes_a_loadable_model_and_rerunning_it_finished_changes_nothing(tmp_path):
     cfg = TrainConfig(model=preset("fo1-tiny"), vocab_size=600, n_frames=12, use_proposer=False, qa_per_frame=3,
                       batch_size=2, stage0=VisionPretrainConfig(steps=2, batch_frames=2, warmup=1, heldout_frames=2),
                       stage1=StageConfig(3, 1e-3, dict(STAGE1_WEIGHTS), warmup=1, curriculum=[(0.5, 1)]),
@@ -37,6 +37,40 @@ def test_tiny_training_run_writes_a_loadable_model_and_resumes(tmp_path):
     train(cfg, run, out)
     after = load_model(out).state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def _stage_steps(run_dir) -> tuple[dict, list[tuple]]:
+    """(trainer state, [(stage, step, loss, lr)] of every logged stage-1/2 step) of a run's checkpoint."""
+    state = json.loads((run_dir / "checkpoint" / "trainer_state.json").read_text())
+    return state, [(h["stage"], h["step"], h["loss"], h["lr"]) for h in state["history"] if h["stage"] > 0]
+
+
+def test_a_run_stopped_mid_stage_resumes_at_that_step_and_ends_as_an_uninterrupted_run(tmp_path):
+    cfg = TrainConfig(model=preset("fo1-tiny"), vocab_size=600, n_frames=8, use_proposer=False, qa_per_frame=3,
+                      batch_size=2, stage0=VisionPretrainConfig(steps=0, heldout_frames=0),
+                      stage1=StageConfig(3, 1e-3, dict(STAGE1_WEIGHTS), warmup=1, binding_loss=0.5),
+                      stage2=StageConfig(2, 1e-3, dict(STAGE2_WEIGHTS), warmup=1), log_every=1, checkpoint_every=50)
+    cfg.scene.width, cfg.scene.height = 160, 120
+    pool = tmp_path / "pool"
+    train(cfg, tmp_path / "whole", tmp_path / "model_whole", pool)
+    cut = tmp_path / "cut"
+    # stopped inside stage 1, then again inside stage 2: each call resumes where the last one stopped
+    for budget, stopped_at in ((2, (1, 2)), (2, (2, 1))):
+        assert train(cfg, cut, tmp_path / "model_cut", pool, max_steps=budget) is None
+        state, steps = _stage_steps(cut)
+        assert (state["stage"], state["step"]) == stopped_at
+        assert not (tmp_path / "model_cut").exists()
+    assert train(cfg, cut, tmp_path / "model_cut", pool) == tmp_path / "model_cut"
+    # every step once, in order (none redone, none skipped), each with the loss and lr of the whole run
+    whole_state, whole_steps = _stage_steps(tmp_path / "whole")
+    cut_state, cut_steps = _stage_steps(cut)
+    assert [s[:2] for s in cut_steps] == [(1, 1), (1, 2), (1, 3), (2, 1), (2, 2)]
+    assert cut_steps == whole_steps
+    # and the same weights (float32 checkpoints): optimizer moments and data position were restored
+    a, b = load_model(tmp_path / "whole" / "checkpoint").state_dict(), load_model(cut / "checkpoint").state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(ValueError, match="max_steps"):
+        train(cfg, cut, tmp_path / "model_cut", pool, max_steps=-1)
 
 
 def test_export_checkpoint_writes_the_run_as_a_model_folder_and_says_where_it_stopped(tmp_path):
