@@ -58,6 +58,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="with --init-from: run stage 0 from those encoders instead of skipping it")
     p.add_argument("--stage0-steps", type=_count(0), default=None,
                    help="override stage0.steps (vision pretraining)")
+    p.add_argument("--max-steps", type=_count(0), default=None, metavar="N",
+                   help="stop after N stage-1/2 steps of this call, checkpointed; run again to resume")
     p.add_argument("--export-checkpoint", action="store_true",
                    help="train nothing: write RUN_DIR's last checkpoint (e.g. of a run cut short) to --out as "
                         "a model folder")
@@ -119,6 +121,10 @@ def command(args: argparse.Namespace) -> int:
         parser.error("--continue-from takes the whole model, --init-from its vision side: give one")
     # train() logs the whole config (and writes RUN_DIR/train_config.json) before any work
     out = train(cfg, args.run_dir, args.out or SHIPPED_MODEL_DIR, args.pool_dir, args.init_from,
-                args.refine_vision, args.continue_from)
+                args.refine_vision, args.continue_from, max_steps=args.max_steps)
+    if out is None:
+        print(f"stopped after --max-steps {args.max_steps} (checkpoint in {args.run_dir}); "
+              "run the same command again to resume")
+        return 0
     print(f"model written to {out}")
     return 0

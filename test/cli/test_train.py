@@ -16,7 +16,8 @@ from fo1_ros import cli
 
 def test_train_flags_override_the_config_and_call_the_library(monkeypatch, tmp_path, capsys):
     calls = []
-    monkeypatch.setattr(fo1_ros.train.run, "train", lambda cfg, *rest: calls.append((cfg, rest)) or Path("done"))
+    monkeypatch.setattr(fo1_ros.train.run, "train",
+                        lambda cfg, *rest, **kw: calls.append((cfg, rest, kw)) or Path("done"))
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"first_seed": 100, "qa_per_frame": 3, "stage1": {"steps": 9, "lr": 1e-3,
                                                                                   "task_weights": {"vqa": 1.0}}}))
@@ -25,11 +26,20 @@ def test_train_flags_override_the_config_and_call_the_library(monkeypatch, tmp_p
                      "--device", "cpu", "--pool-workers", "1", "--data-workers", "0", "--init-from", "src",
                      "--refine-vision"]) == 0
     assert "model written to done" in capsys.readouterr().out
-    (cfg, rest), = calls
+    (cfg, rest, kw), = calls
     assert (cfg.first_seed, cfg.qa_per_frame, cfg.stage1.steps, cfg.stage1.task_weights) == (100, 3, 9, {"vqa": 1.0})
     assert (cfg.n_frames, cfg.stage0.steps, cfg.stage2.steps, cfg.batch_size) == (5, 0, 3, 4)
     assert (cfg.use_proposer, cfg.device, cfg.pool_workers, cfg.data_workers) == (False, "cpu", 1, 0)
     assert rest == (str(tmp_path / "run"), "fo1_ros/assets/default_model", None, "src", True, None)
+    assert kw == {"max_steps": None}
+
+
+def test_train_max_steps_reaches_the_library_and_a_stop_says_how_to_resume(monkeypatch, tmp_path, capsys):
+    calls = []
+    monkeypatch.setattr(fo1_ros.train.run, "train", lambda cfg, *rest, **kw: calls.append(kw))
+    assert cli.main(["train", "--run-dir", str(tmp_path / "run"), "--device", "cpu", "--max-steps", "7"]) == 0
+    assert calls == [{"max_steps": 7}]
+    assert "run the same command again to resume" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("argv, message", [
