@@ -53,6 +53,8 @@ toml_list() { local out="" x; for x in "$@"; do out+="\"$x\", "; done; echo "[${
 
 cd "$TREE"
 export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+# mutmut forks a process per mutant: torch thread pools do not survive a fork (children hang)
+export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 start=$(date +%s)
 echo "fo1_ros mutation test: mutating $MUTATE"
 echo "  tests from $TESTS; $CHILDREN at a time; copy in $TREE"
