@@ -2,6 +2,7 @@
 
 import pytest
 
+from fo1_ros.model import boxes, roi_align
 from test.setup_mode import unavailable
 
 
@@ -17,3 +18,15 @@ def tv():
     except ImportError as e:
         unavailable("torchvision", f"{type(e).__name__}: {e}")
     return torchvision.ops
+
+
+@pytest.fixture(params=["torch", "torchvision"])
+def backend(request, monkeypatch):
+    """Run the test once per implementation of RoIAlign and NMS (`BACKEND` of roi_align.py and
+    boxes.py): "torch", the plain-torch fallback and reference, and "torchvision", torchvision.ops
+    (which needs torchvision: see `tv`)."""
+    if request.param == "torchvision":
+        request.getfixturevalue("tv")
+    monkeypatch.setattr(boxes, "BACKEND", request.param)
+    monkeypatch.setattr(roi_align, "BACKEND", request.param)
+    return request.param

@@ -100,9 +100,12 @@ def _run_stages(folder: Path, attn: str) -> list[tuple[str, torch.Tensor, torch.
     return stages
 
 
-@pytest.mark.parametrize("attn", ["eager", "sdpa"])
+# RoIAlign runs on both backends (the `backend` fixture: plain torch, and torchvision.ops, which
+# the model uses on GPUs); the attention implementation does not touch RoIAlign, so one suffices there.
+@pytest.mark.parametrize("attn, backend", [("eager", "torch"), ("sdpa", "torch"), ("sdpa", "torchvision")],
+                         indirect=["backend"])
 @pytest.mark.parametrize("folder", VECTOR_SETS or [None], ids=[p.name for p in VECTOR_SETS] or ["none-found"])
-def test_reference_vectors_match_every_stage(folder: Path | None, attn: str):
+def test_reference_vectors_match_every_stage(folder: Path | None, attn: str, backend: str):
     if folder is None:
         unavailable("the reference vectors", f"no vector set in {FIXTURE_VECTORS}, $FO1_VECTORS_DIR or "
                     f"{REPO.parent / 'shared' / 'reference' / 'fo1-vectors'}")
@@ -111,4 +114,4 @@ def test_reference_vectors_match_every_stage(folder: Path | None, attn: str):
         problem = _close(ours, ref)
         if problem:
             failures.append(f"{name}: {problem}")
-    assert not failures, f"{folder.name} ({attn}): first diverging stage is {failures[0]}; all: {failures}"
+    assert not failures, f"{folder.name} ({attn}, {backend}): first diverging stage is {failures[0]}; all: {failures}"
