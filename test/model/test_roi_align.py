@@ -241,12 +241,13 @@ def test_roi_align_mean_grad_equals_grad_of_mean():
 
 
 class TestAgainstTorchvision:
-    """RoIAlign against `torchvision.ops` on random inputs; float32 agreement within 1e-5.
+    """RoIAlign against `torchvision.ops` on random unit-variance inputs: float32 within 1e-6 (twice
+    the 4.8e-7, one float32 ulp at 4-8, measured in benchmarks/results/cpu_ops_backends.log).
 
     On the "torch" backend this checks the plain-torch fallback; on "torchvision" the dispatch
     (argument handling, zeroed degenerate boxes, the mean) around torchvision's kernel."""
 
-    @pytest.mark.parametrize("dtype, tol", [(torch.float32, 1e-5), (torch.float64, 1e-12)])
+    @pytest.mark.parametrize("dtype, tol", [(torch.float32, 1e-6), (torch.float64, 1e-12)])
     def test_roi_align(self, tv, dtype, tol):
         configs = itertools.product([(1, 3, 9, 13), (2, 4, 16, 11), (3, 2, 1, 7)], [1.0, 0.25], [-1, 2], [False, True])
         for seed, (shape, scale, sampling_ratio, aligned) in enumerate(configs):
@@ -268,7 +269,7 @@ class TestAgainstTorchvision:
     def test_roi_align_list_boxes_and_empty(self, tv):
         x = torch.randn(2, 3, 10, 12)
         boxes = [torch.tensor([[1.0, 1, 6, 8], [0, 0, 12, 10]]), torch.tensor([[2.5, 3.5, 4.0, 9.0]])]
-        assert (roi_align(x, boxes, 3) - tv.roi_align(x, boxes, 3)).abs().max().item() <= 1e-5
+        assert (roi_align(x, boxes, 3) - tv.roi_align(x, boxes, 3)).abs().max().item() <= 1e-6
         assert roi_align(x, torch.zeros(0, 5), 3).shape == tv.roi_align(x, torch.zeros(0, 5), 3).shape
 
     def test_roi_align_grad(self, tv):
