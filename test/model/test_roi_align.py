@@ -115,6 +115,28 @@ def test_roi_align_tiny_box_aligned_stays_tiny():
     assert torch.equal(empty, torch.zeros(2, 1, 2, 2))
 
 
+@pytest.mark.parametrize(
+    "box, aligned, sampling_ratio",
+    [
+        ([4.0, 1.0, 1.0, 3.0], True, -1),  # inverted by 1.5 bins in x: a negative adaptive grid
+        ([1.0, 4.0, 3.0, 1.0], True, 0),  # the same in y
+        ([4.0, 4.0, 1.0, 1.0], True, -1),  # inverted along both axes
+        ([float("nan"), 1.0, 3.0, 3.0], True, -1),
+        ([float("nan"), 1.0, 3.0, 3.0], False, -1),
+        ([1.0, float("nan"), 3.0, 3.0], False, 2),
+        ([1.0, 1.0, float("inf"), 3.0], False, 2),  # torchvision 0.29's CPU kernel crashes the process here
+        ([float("-inf"), 1.0, 3.0, 3.0], True, 2),
+    ],
+)
+def test_roi_align_degenerate_boxes_give_zeros_beside_a_normal_box(box, aligned, sampling_ratio):
+    x = _ramp(6, 6, channels=2) + 1.0  # every pixel > 0: a zero output is no accident
+    rois = torch.tensor([[0.0, *box], [0.0, 1.0, 1.0, 4.0, 4.0]])
+    out = roi_align(x, rois, 2, sampling_ratio=sampling_ratio, aligned=aligned)
+    assert torch.equal(out[0], torch.zeros(2, 2, 2))
+    assert (out[1] > 0).all()
+    assert torch.equal(roi_align_mean(x, rois, 2, sampling_ratio=sampling_ratio, aligned=aligned)[0], torch.zeros(2))
+
+
 def test_roi_align_routes_batch_index_and_accepts_list():
     x = _ramp(4, 4, batch=3, channels=2)
     rois = torch.tensor([[2.0, 0, 0, 2, 2], [0.0, 0, 0, 2, 2], [1.0, 0, 0, 2, 2], [2.0, 1, 1, 3, 3]])
