@@ -1,10 +1,14 @@
-"""Box ops and NMS in plain torch, with torchvision.ops semantics.
+"""Box ops and NMS with torchvision.ops semantics; NMS runs torchvision's kernels where it imports.
 
-torchvision cannot be installed beside the CPU torch build this project uses, so the proposal
-filters and the training data use these instead. Each function reproduces what its
-`torchvision.ops` namesake computes (checked in `test/model/test_boxes.py` wherever torchvision
-is importable); the few deliberate departures are named in the docstrings. RoIAlign is in
-`roi_align.py`.
+`nms` and `batched_nms` run `torchvision.ops.nms` wherever torchvision imports (its CPU and CUDA
+kernels; on CPU 4-12x faster than the plain torch here, `benchmarks/bench_ops_backends.py`), else
+`nms_torch` and `batched_nms_torch`, plain torch: no torchvision wheel works beside the CPU build
+of torch of the core install. `BACKEND` selects ("auto", "torch", "torchvision"). Both paths keep
+the same indices: the plain-torch functions are the reference `test/model/test_boxes.py`
+compares with `torchvision.ops`, and the sorting, dtype rules and per-category suppression are
+done here for both, so the departures from `torchvision.ops` named in the docstrings hold on
+either path. The box ops are plain torch. RoIAlign (`roi_align.py`) picks its backend with
+`torchvision_ops` from here.
 
 Dim names used in this module:
     N, M    boxes given to the box ops
@@ -15,12 +19,18 @@ Boxes are `(x1, y1, x2, y2)` ("xyxy") unless a `fmt` argument says otherwise.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import logging
 from collections.abc import Sequence
+from types import ModuleType
 
 import numpy as np
 import torch
 
 __all__ = [
+    "BACKEND",
+    "torchvision_ops",
     "box_area",
     "box_iou",
     "box_convert",
@@ -28,7 +38,17 @@ __all__ = [
     "remove_small_boxes",
     "nms",
     "batched_nms",
+    "nms_torch",
+    "batched_nms_torch",
 ]
+
+logger = logging.getLogger(__name__)
+
+# Which code `nms` and `batched_nms` run: "auto" (torchvision.ops where it imports, else plain
+# torch), "torch" (plain torch: the fallback, and the reference the tests compare with) or
+# "torchvision" (ImportError where it does not import). Read at every call.
+BACKEND = "auto"
+_BACKENDS = ("auto", "torch", "torchvision")
 
 _BOX_FORMATS = ("xyxy", "xywh", "cxcywh")
 
@@ -36,6 +56,46 @@ _BOX_FORMATS = ("xyxy", "xywh", "cxcywh")
 # block x N booleans instead of N x N (100k proposals would otherwise need 10 GB).
 _NMS_BLOCK = 1024
 _NMS_COLUMN_CHUNK = 16384
+
+# ---------------------------------------------------------------------------------------------
+# Backend
+# ---------------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _import_torchvision_ops() -> tuple[ModuleType | None, str]:
+    """`(torchvision.ops, "")`, or `(None, why not)`; imported at the first call, not with this module.
+
+    Importing torchvision costs about 2 s on these CPUs (it imports torch._dynamo), nothing where
+    transformers has imported it already (it does, with the model, wherever torchvision exists).
+    """
+    try:
+        import torchvision.ops
+    except Exception as e:  # noqa: BLE001 - ImportError, or a torchvision built for another torch
+        # (that one raises RuntimeError "operator torchvision::nms does not exist").
+        reason = f"{type(e).__name__}: {e}"
+        if importlib.util.find_spec("torchvision") is not None:
+            logger.warning("torchvision is installed but does not import (%s); using the plain-torch ops", reason)
+        return None, reason
+    return torchvision.ops, ""
+
+
+def torchvision_ops(backend: str) -> ModuleType | None:
+    """The `torchvision.ops` module if `backend` selects it, else None (run the plain-torch code).
+
+    Args:
+        backend: "auto" (torchvision.ops where it imports), "torch" (never) or "torchvision"
+            (always; ImportError naming the cause where it does not import).
+    """
+    if backend not in _BACKENDS:
+        raise ValueError(f"backend must be one of {_BACKENDS}, got {backend!r}")
+    if backend == "torch":
+        return None
+    ops, reason = _import_torchvision_ops()
+    if ops is None and backend == "torchvision":
+        raise ImportError(f"backend 'torchvision' asked for, but torchvision.ops does not import: {reason}")
+    return ops
+
 
 # ---------------------------------------------------------------------------------------------
 # Box ops
@@ -268,13 +328,55 @@ def _nms_dtype(boxes: torch.Tensor) -> torch.Tensor:
     return boxes.to(torch.float32 if boxes.is_floating_point() else torch.float64)
 
 
+def _torchvision_greedy(
+    tv: ModuleType, boxes: torch.Tensor, groups: torch.Tensor | None, iou_threshold: float
+) -> torch.Tensor:
+    """`_greedy_nms` with torchvision's NMS kernel: same arguments, same result.
+
+    The boxes are given already sorted, with strictly decreasing stand-in scores, so that the
+    kernel visits them in this order (the real scores were sorted stably by the caller).
+    Categories run one `nms` each, exactly (torchvision's `batched_nms` offsets coordinates).
+    """
+    n = boxes.shape[0]
+    rank = -torch.arange(n, dtype=boxes.dtype, device=boxes.device)  # (N,) decreasing
+    if groups is None:
+        return tv.nms(boxes, rank, iou_threshold)  # positions, increasing
+    keep = torch.zeros(n, dtype=torch.bool, device=boxes.device)
+    for group in torch.unique(groups):
+        pos = torch.nonzero(groups == group).flatten()  # (N_g,) increasing
+        keep[pos[tv.nms(boxes[pos], rank[pos], iou_threshold)]] = True
+    return torch.nonzero(keep).flatten()
+
+
+def _run_nms(
+    boxes: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor | None, iou_threshold: float, backend: str
+) -> torch.Tensor:
+    """Sort by decreasing score (stable), suppress with the chosen code, map back to input indices."""
+    if boxes.shape[0] == 0:
+        return torch.empty((0,), dtype=torch.int64, device=boxes.device)
+    order = torch.sort(scores, descending=True, stable=True).indices  # (N,)
+    groups = None if idxs is None else idxs.to(boxes.device)[order]
+    tv = torchvision_ops(backend)
+    suppress = _greedy_nms if tv is None else functools.partial(_torchvision_greedy, tv)
+    kept = suppress(_nms_dtype(boxes)[order], groups, float(iou_threshold))
+    return order[kept]
+
+
+def _check_idxs(boxes: torch.Tensor, idxs: torch.Tensor) -> None:
+    if not isinstance(idxs, torch.Tensor) or idxs.dim() != 1 or idxs.shape[0] != boxes.shape[0]:
+        shape = tuple(idxs.shape) if isinstance(idxs, torch.Tensor) else type(idxs).__name__
+        raise ValueError(f"idxs must have shape ({boxes.shape[0]},) to match boxes {tuple(boxes.shape)}, got {shape}")
+
+
 def nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torch.Tensor:
-    """Non-maximum suppression, as `torchvision.ops.nms` (CPU kernel).
+    """Non-maximum suppression, as `torchvision.ops.nms` (CPU kernel); runs it where it imports.
 
     Boxes are visited by decreasing score; equal scores keep their input order (torchvision
     0.29 sorts stably). A box is dropped when its IoU with an already kept box is strictly
     greater than `iou_threshold`; IoU exactly at the threshold keeps it. Boxes with zero union
-    give NaN IoU and never suppress.
+    give NaN IoU and never suppress. Unlike torchvision, integer and half boxes are accepted
+    (run in float64 and float32) and scores need not share the boxes' dtype. `BACKEND` picks
+    torchvision's kernel or `nms_torch`; both give the same indices.
 
     Args:
         boxes: (N, 4) xyxy.
@@ -285,17 +387,19 @@ def nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torc
         (K,) int64 indices of the kept boxes, sorted by decreasing score.
     """
     _check_nms_args(boxes, scores)
-    if boxes.shape[0] == 0:
-        return torch.empty((0,), dtype=torch.int64, device=boxes.device)
-    order = torch.sort(scores, descending=True, stable=True).indices  # (N,)
-    kept = _greedy_nms(_nms_dtype(boxes)[order], None, float(iou_threshold))
-    return order[kept]
+    return _run_nms(boxes, scores, None, iou_threshold, BACKEND)
+
+
+def nms_torch(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torch.Tensor:
+    """`nms` in plain torch: the fallback without torchvision, and the tests' reference."""
+    _check_nms_args(boxes, scores)
+    return _run_nms(boxes, scores, None, iou_threshold, "torch")
 
 
 def batched_nms(
     boxes: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor, iou_threshold: float
 ) -> torch.Tensor:
-    """NMS within each category, as `torchvision.ops.batched_nms`.
+    """NMS within each category, as `torchvision.ops.batched_nms`, but exact.
 
     Exactly `nms` run separately per category, merged and sorted by decreasing score (ties in
     input order). torchvision approximates this: up to 1000 boxes on CPU it offsets every
@@ -303,7 +407,7 @@ def batched_nms(
     rounding and fails to separate categories when all coordinates are negative (e.g. two
     identical boxes at [-10, -10, -1, -1] of categories 0 and 1 keep only one); above 1000
     boxes it loops over categories but orders equal scores arbitrarily. This version does
-    neither.
+    neither, on either backend: with torchvision it runs `torchvision.ops.nms` per category.
 
     Args:
         boxes: (N, 4) xyxy.
@@ -315,11 +419,14 @@ def batched_nms(
         (K,) int64 indices of the kept boxes, sorted by decreasing score.
     """
     _check_nms_args(boxes, scores)
-    if not isinstance(idxs, torch.Tensor) or idxs.dim() != 1 or idxs.shape[0] != boxes.shape[0]:
-        shape = tuple(idxs.shape) if isinstance(idxs, torch.Tensor) else type(idxs).__name__
-        raise ValueError(f"idxs must have shape ({boxes.shape[0]},) to match boxes {tuple(boxes.shape)}, got {shape}")
-    if boxes.shape[0] == 0:
-        return torch.empty((0,), dtype=torch.int64, device=boxes.device)
-    order = torch.sort(scores, descending=True, stable=True).indices  # (N,)
-    kept = _greedy_nms(_nms_dtype(boxes)[order], idxs.to(boxes.device)[order], float(iou_threshold))
-    return order[kept]
+    _check_idxs(boxes, idxs)
+    return _run_nms(boxes, scores, idxs, iou_threshold, BACKEND)
+
+
+def batched_nms_torch(
+    boxes: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor, iou_threshold: float
+) -> torch.Tensor:
+    """`batched_nms` in plain torch: the fallback without torchvision, and the tests' reference."""
+    _check_nms_args(boxes, scores)
+    _check_idxs(boxes, idxs)
+    return _run_nms(boxes, scores, idxs, iou_threshold, "torch")

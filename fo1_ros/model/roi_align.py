@@ -1,10 +1,13 @@
-"""RoIAlign in plain torch, with torchvision.ops semantics: the region encoder's pooling.
+"""RoIAlign with torchvision.ops semantics (the region encoder's pooling); torchvision's kernels on GPUs.
 
-torchvision cannot be installed beside the CPU torch build this project uses, so the region
-encoder (`region.py`) uses these instead. `roi_align` reproduces what `torchvision.ops.roi_align`
-computes (checked in `test/model/test_roi_align.py` wherever torchvision is importable);
-`roi_align_mean` is the HFRE's mean-pooled variant. The few deliberate departures are named in
-the docstrings. Box ops and NMS are in `boxes.py`.
+`roi_align` and `roi_align_mean` (the HFRE's mean-pooled variant) run `torchvision.ops.roi_align`
+on tensors off the CPU (CUDA) where torchvision imports, else the plain-torch `roi_align_torch` and
+`roi_align_mean_torch`: on the CPU these measured 2-4x faster than torchvision's kernel
+(`benchmarks/bench_ops_backends.py`), and no torchvision wheel works beside the core install's
+CPU torch. They reproduce its CPU kernel to float rounding (5.7e-6 at most on the shipped model's
+maps, values up to 30) and are the tests' reference. `BACKEND` selects ("auto", "torch",
+"torchvision"). Checks, dtypes and the departures named in `roi_align_torch` hold on both paths.
+Box ops and NMS are in `boxes.py`.
 
 Dim names used in this module:
     B       batch (images)
@@ -19,18 +22,27 @@ Boxes are `(x1, y1, x2, y2)` ("xyxy").
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import ModuleType
 
 import torch
 import torch.nn.functional as F
 
-__all__ = ["roi_align", "roi_align_mean"]
+from .boxes import torchvision_ops
+
+__all__ = ["BACKEND", "roi_align", "roi_align_mean", "roi_align_torch", "roi_align_mean_torch"]
+
+# "auto" (torchvision off the CPU), "torch" or "torchvision" (else ImportError); read at every call.
+BACKEND = "auto"
+
+Boxes = torch.Tensor | Sequence[torch.Tensor]  # (K, 5) rois, or B' tensors (N_i, 4) xyxy
+OutputSize = int | Sequence[int]  # oh, or (oh, ow)
 
 # ---------------------------------------------------------------------------------------------
-# RoIAlign
+# RoIAlign in plain torch
 # ---------------------------------------------------------------------------------------------
 
 
-def _pair(output_size: int | Sequence[int]) -> tuple[int, int]:
+def _pair(output_size: OutputSize) -> tuple[int, int]:
     if isinstance(output_size, int) and not isinstance(output_size, bool):
         size = (output_size, output_size)
     elif isinstance(output_size, Sequence) and len(output_size) == 2:
@@ -54,7 +66,7 @@ def _check_feature_map(input: torch.Tensor) -> None:
         raise ValueError(f"input must have H, W >= 1, got shape {tuple(input.shape)}")
 
 
-def _to_rois(boxes: torch.Tensor | Sequence[torch.Tensor], input: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+def _to_rois(boxes: Boxes, input: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """Boxes in either accepted layout -> rois (K, 5) `[batch_index, x1, y1, x2, y2]`."""
     if isinstance(boxes, torch.Tensor):
         if boxes.dim() != 2 or boxes.shape[1] != 5:
@@ -232,14 +244,9 @@ def _axis_band(idx: torch.Tensor, weight: torch.Tensor, size: int) -> tuple[torc
 
 
 def _roi_plan(
-    input: torch.Tensor,
-    boxes: torch.Tensor | Sequence[torch.Tensor],
-    output_size: int | Sequence[int],
-    spatial_scale: float,
-    sampling_ratio: int,
-    aligned: bool,
+    input: torch.Tensor, boxes: Boxes, output_size: OutputSize, spatial_scale: float, sampling_ratio: int, aligned: bool
 ) -> tuple[torch.Tensor, tuple[int, int], tuple[torch.Tensor, ...]]:
-    """Shared argument checks and per-axis taps of `roi_align` / `roi_align_mean`."""
+    """Shared argument checks and per-axis taps of `roi_align_torch` / `roi_align_mean_torch`."""
     _check_feature_map(input)
     oh, ow = _pair(output_size)
     dtype = _compute_dtype(input)
@@ -254,15 +261,11 @@ def _roi_plan(
     return batch_index, (oh, ow), (idx_y, w_y, grid_h, idx_x, w_x, grid_w)
 
 
-def roi_align(
-    input: torch.Tensor,
-    boxes: torch.Tensor | Sequence[torch.Tensor],
-    output_size: int | Sequence[int],
-    spatial_scale: float = 1.0,
-    sampling_ratio: int = -1,
+def roi_align_torch(
+    input: torch.Tensor, boxes: Boxes, output_size: OutputSize, spatial_scale: float = 1.0, sampling_ratio: int = -1,
     aligned: bool = False,
 ) -> torch.Tensor:
-    """RoIAlign (Mask R-CNN) with average pooling, as `torchvision.ops.roi_align`.
+    """RoIAlign (Mask R-CNN) with average pooling, as `torchvision.ops.roi_align`, in plain torch.
 
     Every bin averages `grid_h * grid_w` bilinear samples; the grid is `sampling_ratio` per
     axis, or `ceil(roi_size / bins)` when `sampling_ratio <= 0`. Samples outside
@@ -287,7 +290,7 @@ def roi_align(
     gives zeros where torchvision 0.29's CPU kernel fails to allocate a negative sample count.
 
     Cost: a channels-last copy of `input` plus about K*oh*ow*(bin_h+2)*(bin_w+2) weighted
-    (C,)-row gathers; use `roi_align_mean` when only the mean over bins is needed.
+    (C,)-row gathers; use `roi_align_mean_torch` when only the mean over bins is needed.
     """
     batch_index, (oh, ow), (idx_y, w_y, grid_h, idx_x, w_x, grid_w) = _roi_plan(
         input, boxes, output_size, spatial_scale, sampling_ratio, aligned
@@ -330,18 +333,14 @@ def roi_align(
     return out.to(input.dtype).contiguous()
 
 
-def roi_align_mean(
-    input: torch.Tensor,
-    boxes: torch.Tensor | Sequence[torch.Tensor],
-    output_size: int | Sequence[int],
-    spatial_scale: float = 1.0,
-    sampling_ratio: int = -1,
+def roi_align_mean_torch(
+    input: torch.Tensor, boxes: Boxes, output_size: OutputSize, spatial_scale: float = 1.0, sampling_ratio: int = -1,
     aligned: bool = False,
 ) -> torch.Tensor:
-    """`roi_align(...).mean(dim=(2, 3))` without building the (K, C, oh, ow) bins.
+    """`roi_align_torch(...).mean(dim=(2, 3))` without building the (K, C, oh, ow) bins.
 
     This is the region encoder's pooling (RoIAlign 7x7, then the mean over the 49 bins). Equal
-    to the two-step result up to float rounding, for any arguments `roi_align` accepts.
+    to the two-step result up to float rounding, for any arguments `roi_align_torch` accepts.
 
     Derivation. For RoI k on image b (= b_k) with grids gh, gw, RoIAlign gives
 
@@ -363,7 +362,7 @@ def roi_align_mean(
     Args:
         input: (B, C, H, W) floating feature map. float16/bfloat16 are pooled in float32.
         boxes: (K, 5) `[batch_index, x1, y1, x2, y2]` or a list of (N_i, 4) xyxy tensors.
-        output_size, spatial_scale, sampling_ratio, aligned: as `roi_align`.
+        output_size, spatial_scale, sampling_ratio, aligned: as `roi_align_torch`.
 
     Returns:
         (K, C) mean-pooled features, dtype of `input`; differentiable w.r.t. `input`.
@@ -425,3 +424,75 @@ def _pool_separable(fmap: torch.Tensor, wy: torch.Tensor, wx: torch.Tensor) -> t
     window = fmap[:, y0:y1, x0:x1].reshape(c, -1)  # (C, h*w); copies only when cropped
     kernel = (wy[:, y0:y1, None] * wx[:, None, x0:x1]).reshape(wy.shape[0], -1)  # (K, h*w)
     return kernel @ window.transpose(0, 1)  # (K, C)
+
+
+# ---------------------------------------------------------------------------------------------
+# Dispatch: torchvision.ops where it imports
+# ---------------------------------------------------------------------------------------------
+
+
+def _roi_align_tv(
+    tv: ModuleType, input: torch.Tensor, boxes: Boxes, output_size: OutputSize, spatial_scale: float,
+    sampling_ratio: int, aligned: bool, mean: bool,
+) -> torch.Tensor:
+    """`torchvision.ops.roi_align` (then the mean over bins if `mean`: (K, C)) with `roi_align_torch`'s
+    checks, rois, compute dtype and zero output for non-finite boxes and, with `aligned` and the adaptive
+    grid, for inverted ones (torchvision's CPU kernel fails on a box inverted along exactly one axis)."""
+    _check_feature_map(input)
+    oh, ow = _pair(output_size)
+    dtype = _compute_dtype(input)
+    rois = _to_rois(boxes, input, dtype)  # (K, 5)
+    c = input.shape[1]
+    if rois.shape[0] == 0:
+        return input.new_zeros((0, c) if mean else (0, c, oh, ow))
+    scale, sampling_ratio, aligned = float(spatial_scale), int(sampling_ratio), bool(aligned)
+    zero = ~torch.isfinite(rois[:, 1:]).all(dim=1)  # (K,)
+    if aligned and sampling_ratio <= 0:
+        # The sizes as `_roi_layout` computes them: a negative one gives an empty grid.
+        roi_w = (rois[:, 3] * scale - 0.5) - (rois[:, 1] * scale - 0.5)
+        roi_h = (rois[:, 4] * scale - 0.5) - (rois[:, 2] * scale - 0.5)
+        zero |= (roi_w < 0) | (roi_h < 0)
+    if zero.any():
+        rois = torch.where(zero[:, None], torch.cat([rois[:, :1], torch.zeros_like(rois[:, 1:])], dim=1), rois)
+    with torch.autocast(device_type=input.device.type, enabled=False):
+        out = tv.roi_align(input.to(dtype), rois, (oh, ow), scale, sampling_ratio, aligned)  # (K, C, oh, ow)
+        out = torch.where(zero[:, None, None, None], torch.zeros((), dtype=dtype, device=out.device), out)
+        if mean:
+            out = out.mean(dim=(2, 3))  # (K, C)
+    return out.to(input.dtype)
+
+
+def _kernels_for(input: torch.Tensor) -> ModuleType | None:
+    """`torchvision.ops` where `BACKEND` selects it for `input` ("auto": off the CPU), else None."""
+    if BACKEND == "auto" and isinstance(input, torch.Tensor) and input.device.type == "cpu":
+        return None  # no torchvision import either
+    return torchvision_ops(BACKEND)
+
+
+def roi_align(
+    input: torch.Tensor, boxes: Boxes, output_size: OutputSize, spatial_scale: float = 1.0, sampling_ratio: int = -1,
+    aligned: bool = False,
+) -> torch.Tensor:
+    """RoIAlign: `torchvision.ops.roi_align` where `BACKEND` selects it, else `roi_align_torch`.
+
+    Arguments, result and departures from torchvision: as `roi_align_torch`, on both paths.
+    """
+    tv = _kernels_for(input)
+    if tv is None:
+        return roi_align_torch(input, boxes, output_size, spatial_scale, sampling_ratio, aligned)
+    return _roi_align_tv(tv, input, boxes, output_size, spatial_scale, sampling_ratio, aligned, mean=False)
+
+
+def roi_align_mean(
+    input: torch.Tensor, boxes: Boxes, output_size: OutputSize, spatial_scale: float = 1.0, sampling_ratio: int = -1,
+    aligned: bool = False,
+) -> torch.Tensor:
+    """`roi_align(...).mean(dim=(2, 3))`, the region encoder's pooling: (K, C), dtype of `input`.
+
+    `roi_align_mean_torch`, or where `BACKEND` selects torchvision, `torchvision.ops.roi_align`
+    and the mean. Arguments as `roi_align_torch`.
+    """
+    tv = _kernels_for(input)
+    if tv is None:
+        return roi_align_mean_torch(input, boxes, output_size, spatial_scale, sampling_ratio, aligned)
+    return _roi_align_tv(tv, input, boxes, output_size, spatial_scale, sampling_ratio, aligned, mean=True)

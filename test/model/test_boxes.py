@@ -1,7 +1,9 @@
 """Tests for fo1_ros.model.boxes: NMS and box ops with torchvision.ops semantics.
 
-`TestAgainstTorchvision` runs only where torchvision is importable (the `tv` fixture in
-conftest.py) and compares every op with its `torchvision.ops` namesake.
+The NMS tests run on both backends (the `backend` fixture in conftest.py): the plain-torch
+fallback and `torchvision.ops`. `TestAgainstTorchvision` compares every op with its
+`torchvision.ops` namesake (the `tv` fixture: skipped without torchvision, failed in the test
+set-up, which installs it).
 """
 
 import itertools
@@ -38,7 +40,7 @@ def _reference_nms(boxes: torch.Tensor, scores: torch.Tensor, thr: float, groups
     return kept
 
 
-def test_nms_suppresses_above_threshold_only():
+def test_nms_suppresses_above_threshold_only(backend):
     boxes = torch.tensor([[0.0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30]])
     scores = torch.tensor([0.9, 0.8, 0.7])
     # IoU(0, 1) = 81 / 119 = 0.68.
@@ -49,7 +51,7 @@ def test_nms_suppresses_above_threshold_only():
     assert keep.tolist() == [2, 1]
 
 
-def test_nms_equal_scores_keep_input_order():
+def test_nms_equal_scores_keep_input_order(backend):
     far = torch.tensor([[0.0, 0, 1, 1], [10, 0, 11, 1], [20, 0, 21, 1], [30, 0, 31, 1]])
     assert box_ops.nms(far, torch.tensor([0.5, 0.9, 0.5, 0.5]), 0.5).tolist() == [1, 0, 2, 3]
     # 40 identical boxes with one score: the first survives (torchvision sorts stably).
@@ -57,12 +59,12 @@ def test_nms_equal_scores_keep_input_order():
     assert box_ops.nms(same, torch.ones(40), 0.5).tolist() == [0]
 
 
-def test_nms_iou_exactly_at_threshold_is_kept():
+def test_nms_iou_exactly_at_threshold_is_kept(backend):
     boxes = torch.tensor([[0.0, 0, 2, 1], [0, 0, 1, 1]])  # IoU exactly 1/2
     assert box_ops.nms(boxes, torch.tensor([1.0, 0.5]), 0.5).tolist() == [0, 1]
 
 
-def test_nms_float32_iou_compared_in_double_like_torchvision():
+def test_nms_float32_iou_compared_in_double_like_torchvision(backend):
     # IoU 4/5 rounds to 0.800000012 in float32, which is > 0.8 in double: suppressed, as in
     # torchvision's CPU kernel; in float64 it equals the threshold and is kept.
     boxes = torch.tensor([[0.0, 0, 5, 1], [0, 0, 4, 1]])
@@ -71,15 +73,15 @@ def test_nms_float32_iou_compared_in_double_like_torchvision():
     assert box_ops.nms(boxes.double(), scores.double(), 0.8).tolist() == [0, 1]
 
 
-def test_nms_degenerate_and_empty():
+def test_nms_degenerate_and_empty(backend):
     points = torch.tensor([[1.0, 1, 1, 1], [1, 1, 1, 1]])  # 0/0 IoU is NaN: never suppresses
     assert box_ops.nms(points, torch.tensor([0.2, 0.3]), 0.1).tolist() == [1, 0]
     empty = box_ops.nms(torch.zeros(0, 4), torch.zeros(0), 0.5)
     assert empty.dtype == torch.int64 and empty.numel() == 0
 
 
-def test_nms_blocked_path_matches_reference(monkeypatch):
-    # Tiny blocks exercise the block / cross-block / column-chunk passes on a small input.
+def test_nms_torch_blocked_path_matches_reference(monkeypatch):
+    # Tiny blocks exercise the block / cross-block / column-chunk passes of the plain-torch NMS.
     monkeypatch.setattr(box_ops, "_NMS_BLOCK", 7)
     monkeypatch.setattr(box_ops, "_NMS_COLUMN_CHUNK", 5)
     g = torch.Generator().manual_seed(0)
@@ -88,12 +90,12 @@ def test_nms_blocked_path_matches_reference(monkeypatch):
     scores = (torch.rand(150, generator=g) * 8).round() / 8  # many ties
     groups = torch.randint(0, 3, (150,), generator=g)
     for thr in (0.3, 0.5, 0.7):
-        assert box_ops.nms(boxes, scores, thr).tolist() == _reference_nms(boxes, scores, thr)
+        assert box_ops.nms_torch(boxes, scores, thr).tolist() == _reference_nms(boxes, scores, thr)
         expected = _reference_nms(boxes, scores, thr, groups.tolist())
-        assert box_ops.batched_nms(boxes, scores, groups, thr).tolist() == expected
+        assert box_ops.batched_nms_torch(boxes, scores, groups, thr).tolist() == expected
 
 
-def test_batched_nms_suppresses_within_category_only():
+def test_batched_nms_suppresses_within_category_only(backend):
     boxes = torch.tensor([[0.0, 0, 10, 10], [0, 0, 10, 10], [0, 0, 10, 10], [50, 50, 60, 60]])
     scores = torch.tensor([0.6, 0.9, 0.8, 0.7])
     idxs = torch.tensor([0, 1, 0, 0])
@@ -105,7 +107,7 @@ def test_batched_nms_suppresses_within_category_only():
     assert box_ops.batched_nms(torch.zeros(0, 4), torch.zeros(0), torch.zeros(0), 0.5).numel() == 0
 
 
-def test_nms_rejects_bad_shapes():
+def test_nms_rejects_bad_shapes(backend):
     with pytest.raises(ValueError, match=r"\(N, 4\).*\(3, 5\)"):
         box_ops.nms(torch.zeros(3, 5), torch.zeros(3), 0.5)
     with pytest.raises(ValueError, match=r"scores.*\(3,\).*\(2,\)"):
@@ -186,14 +188,14 @@ def test_box_ops_reject_bad_shapes():
 
 
 # ---------------------------------------------------------------------------------------------
-# Equality with torchvision.ops (only where torchvision is installed)
+# Equality with torchvision.ops (skipped without torchvision, failed in the test set-up)
 # ---------------------------------------------------------------------------------------------
 
 
 class TestAgainstTorchvision:
-    """NMS and the box ops against `torchvision.ops` on random inputs; float32 agreement within 1e-5."""
+    """NMS and the box ops against `torchvision.ops` on random inputs: the same indices, the same values."""
 
-    def test_nms_and_batched_nms(self, tv):
+    def test_nms_and_batched_nms(self, tv, backend):
         g = torch.Generator().manual_seed(7)
         for trial in range(40):
             n = int(torch.randint(1, 300, (), generator=g))

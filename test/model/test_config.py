@@ -9,7 +9,8 @@ import pytest
 
 from fo1_ros.model.config import AuxConfig, FO1Config, TextConfig, preset
 
-REFERENCE_CONFIG = Path(__file__).resolve().parents[3] / "shared/reference/fo1-vectors/A/config.json"
+# The reference vector set kept in the repository (test/fixtures/fo1-vectors/README.md).
+REFERENCE_CONFIG = Path(__file__).resolve().parents[1] / "fixtures/fo1-vectors/A/config.json"
 
 
 @pytest.mark.parametrize("name", ["fo1-3b", "fo1-small", "fo1-tiny"])
@@ -51,7 +52,6 @@ def test_fo1_3b_official_sizes():
     assert d["vision_config"]["fullatt_block_indexes"] == [7, 15, 23, 31]
 
 
-@pytest.mark.skipif(not REFERENCE_CONFIG.exists(), reason="reference vectors not beside the repository")
 def test_reads_the_reference_config_json():
     cfg = FO1Config.from_json_file(REFERENCE_CONFIG)
     assert cfg.region_hidden_size == 736

@@ -2,13 +2,17 @@
 
 Vector sets are folders holding a tiny official-format checkpoint (config.json +
 model.safetensors) and `vectors.safetensors` with the reference's inputs and outputs
-(`../shared/reference/fo1-vectors/README.md`). They are found in `$FO1_VECTORS_DIR` (folders
-or parents of folders, ':'-separated) and in `../shared/reference/fo1-vectors/` beside the
-repository. Each set is loaded unchanged with our loader and every tensor is compared.
+(`test/fixtures/fo1-vectors/README.md`). They are found in `test/fixtures/fo1-vectors/` (set
+`A`, kept in the repository so that a clone alone runs these tests), in `$FO1_VECTORS_DIR`
+(folders or parents of folders, ':'-separated) and in `../shared/reference/fo1-vectors/` beside
+the repository; a set found twice (same `vectors.safetensors`) runs once. Each set is loaded
+unchanged with our loader and every tensor is compared. Without any set the test skips, and
+fails in the test set-up (`test/setup_mode.py`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -19,24 +23,30 @@ from safetensors.torch import load_file
 from fo1_ros.model.checkpoint import load_model
 from fo1_ros.model.modeling import EncodedFrame
 from fo1_ros.model.processing import aux_pixel_values, primary_pixel_values
+from test.setup_mode import unavailable
 
 REPO = Path(__file__).resolve().parents[2]
 
 
+FIXTURE_VECTORS = REPO / "test" / "fixtures" / "fo1-vectors"
+
+
 def _vector_sets() -> list[Path]:
-    roots = [Path(p) for p in os.environ.get("FO1_VECTORS_DIR", "").split(":") if p]
+    """Vector-set folders, the repository's own first; each distinct set once."""
+    roots = [FIXTURE_VECTORS]
+    roots += [Path(p) for p in os.environ.get("FO1_VECTORS_DIR", "").split(":") if p]
     roots.append(REPO.parent / "shared" / "reference" / "fo1-vectors")
-    found = []
+    found: dict[str, Path] = {}
     for root in roots:
         candidates = [root] + (sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else [])
-        found += [c for c in candidates if (c / "vectors.safetensors").exists() and (c / "config.json").exists()]
-    return sorted(set(found))
+        for c in candidates:
+            if (c / "vectors.safetensors").is_file() and (c / "config.json").is_file():
+                digest = hashlib.sha256((c / "vectors.safetensors").read_bytes()).hexdigest()
+                found.setdefault(digest, c)
+    return list(found.values())
 
 
 VECTOR_SETS = _vector_sets()
-if not VECTOR_SETS:  # pragma: no cover - depends on the machine
-    pytest.skip("no reference vector sets found (set FO1_VECTORS_DIR or provide ../shared/reference/fo1-vectors)",
-                allow_module_level=True)
 
 
 def _close(actual: torch.Tensor, expected: torch.Tensor) -> str | None:
@@ -90,12 +100,18 @@ def _run_stages(folder: Path, attn: str) -> list[tuple[str, torch.Tensor, torch.
     return stages
 
 
-@pytest.mark.parametrize("attn", ["eager", "sdpa"])
-@pytest.mark.parametrize("folder", VECTOR_SETS, ids=[p.name for p in VECTOR_SETS])
-def test_reference_vectors_match_every_stage(folder: Path, attn: str):
+# RoIAlign runs on both backends (the `backend` fixture: plain torch, and torchvision.ops, which
+# the model uses on GPUs); the attention implementation does not touch RoIAlign, so one suffices there.
+@pytest.mark.parametrize("attn, backend", [("eager", "torch"), ("sdpa", "torch"), ("sdpa", "torchvision")],
+                         indirect=["backend"])
+@pytest.mark.parametrize("folder", VECTOR_SETS or [None], ids=[p.name for p in VECTOR_SETS] or ["none-found"])
+def test_reference_vectors_match_every_stage(folder: Path | None, attn: str, backend: str):
+    if folder is None:
+        unavailable("the reference vectors", f"no vector set in {FIXTURE_VECTORS}, $FO1_VECTORS_DIR or "
+                    f"{REPO.parent / 'shared' / 'reference' / 'fo1-vectors'}")
     failures = []
     for name, ours, ref in _run_stages(folder, attn):
         problem = _close(ours, ref)
         if problem:
             failures.append(f"{name}: {problem}")
-    assert not failures, f"{folder.name} ({attn}): first diverging stage is {failures[0]}; all: {failures}"
+    assert not failures, f"{folder.name} ({attn}, {backend}): first diverging stage is {failures[0]}; all: {failures}"
