@@ -97,22 +97,23 @@ def test_within_radius(scene):
 
 
 @pytest.mark.parametrize(
-    "relation, expected",
+    "relation, reference, expected",
     [
-        ("left_of", [0]),
-        ("right_of", [2]),
-        ("above", [3]),
-        ("below", []),
-        ("in_front_of", [2]),
-        ("behind", [3]),
+        ("left_of", "blue ball", [0]),
+        ("right_of", "blue ball", [2]),
+        ("above", "blue ball", [3]),
+        ("below", "blue ball", []),
+        ("below", "yellow box", [1, 0, 2]),  # nearest the box first: 0.36, 0.41, 0.47 m
+        ("in_front_of", "blue ball", [2]),
+        ("behind", "blue ball", [3]),
     ],
 )
-def test_every_directional_relation(scene, relation, expected):
-    r = directional(scene, relation, "blue ball")
+def test_every_directional_relation(scene, relation, reference, expected):
+    r = directional(scene, relation, reference)
     assert _indices(r) == expected
     assert r.relation == relation
     if not expected:
-        assert r.answer.startswith(f"no object is {relation.replace('_', ' ')} the blue ball")
+        assert r.answer.startswith(f"no object is {relation.replace('_', ' ')} the {reference}")
 
 
 def test_directional_answers_and_ordering(scene):

@@ -4,13 +4,19 @@ their own rate in source time."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from .messages import feed, make_node, scene_msgs
 
 
+def xyz(v: dict) -> np.ndarray:
+    return np.array([v["x"], v["y"], v["z"]])
+
+
 def test_target_frame_transform_and_its_failure(engine, scene, build):
+    """A target<-camera transform that rotates 90 degrees about z and translates: each 3-D
+    centre becomes R c + t and each axis-aligned size |R| s (x and y swap)."""
     T = np.eye(4)
+    T[:3, :3] = [[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
     T[:3, 3] = (1.0, 2.0, 3.0)
     node = make_node(engine, target_frame="base_link")
     node.transform = lambda target, source, stamp: T
@@ -19,9 +25,13 @@ def test_target_frame_transform_and_its_failure(engine, scene, build):
     ref = {o.topic: o.data for o in feed(plain, *scene_msgs(build, scene))}
     assert moved["detections"]["frame_3d"] == "base_link"
     assert moved["detections"]["header"]["frame_id"] == scene.frame_id  # 2-D stays in the image
-    for a, b in zip(moved["detections"]["regions"], ref["detections"]["regions"]):
-        if a["has_3d"]:
-            assert a["center_3d"]["z"] == pytest.approx(b["center_3d"]["z"] + 3.0)
+    pairs = [(a, b) for a, b in zip(moved["detections"]["regions"], ref["detections"]["regions"],
+                                    strict=True) if b["has_3d"]]
+    assert pairs and all(a["has_3d"] for a, _ in pairs)
+    for a, b in pairs:
+        c, s = xyz(b["center_3d"]), xyz(b["size_3d"])
+        np.testing.assert_allclose(xyz(a["center_3d"]), [1.0 - c[1], 2.0 + c[0], 3.0 + c[2]], atol=1e-9)
+        np.testing.assert_allclose(xyz(a["size_3d"]), [s[1], s[0], s[2]], atol=1e-9)
     assert all(m["header"]["frame_id"] == "base_link" for m in moved["markers"]["markers"])
 
     def broken(target, source, stamp):

@@ -3,9 +3,13 @@ answers success = false with a message naming the problem."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from .messages import feed, make_node, message_fields, scene_msgs
+from fo1_ros.synth import SceneConfig, make_scene
+
+from .messages import H, W, feed, make_node, message_fields, scene_msgs
 
 
 def test_no_queries_means_no_model_work_but_services_still_answer(engine, scene, build):
@@ -18,13 +22,22 @@ def test_no_queries_means_no_model_work_but_services_still_answer(engine, scene,
 
 
 def test_services_on_the_latest_frame(engine, scene, build):
+    """Two frames (5 objects at stamp 42, then 3 at stamp 43): every service answers about the
+    second, by its header and by its number of regions."""
     node = make_node(engine)
     feed(node, *scene_msgs(build, scene, 42))
-    n = len(scene.objects)
+    other = make_scene(6, SceneConfig(width=W, height=H, n_objects=(3, 5)))
+    assert len(other.objects) != len(scene.objects)
+    feed(node, *scene_msgs(build, other, 43))
+    n, latest = len(other.objects), {"sec": 0, "nanosec": 43}
     answer = node.call_service("detect_objects", {"queries": ["cube"]})
-    assert answer["success"] and answer["detections"]["header"]["stamp"] == {"sec": 0, "nanosec": 42}
+    assert answer["success"] and answer["detections"]["header"]["stamp"] == latest
+    regions = answer["detections"]["regions"]
+    assert len(regions) == n
+    from_camera = [math.dist((0, 0, 0), tuple(r["center_3d"].values())) for r in regions if r["has_3d"]]
     answer = node.call_service("describe_regions", {"region_indices": [0, 1], "task": "detailed"})
     assert answer["success"] and [d["region_index"] for d in answer["descriptions"]["descriptions"]] == [0, 1]
+    assert answer["descriptions"]["header"]["stamp"] == latest
     answer = node.call_service("describe_regions", {"task": "ocr"})
     assert answer["success"] and len(answer["descriptions"]["descriptions"]) == n
     answer = node.call_service("ask_region", {"question": "What colour is <region1>?"})
@@ -32,14 +45,19 @@ def test_services_on_the_latest_frame(engine, scene, build):
     answer = node.call_service("ask_region", {"question": "Which is bigger?", "region_indices": [0, 1],
                                               "reasoning": True})
     assert answer["success"], answer["message"]
+    answer = node.call_service("ask_region", {"question": "What is <region4>?"})  # 5 in the first frame
+    assert not answer["success"] and "out of range" in answer["message"]
     answer = node.call_service("count_objects", {"labels": ["cube", "ball"]})
     assert answer["success"] and [c["label"] for c in answer["counts"]["counts"]] == ["cube", "ball"]
+    assert answer["counts"]["header"]["stamp"] == latest
     answer = node.call_service("spatial_query", {"relation": "nearest"})
-    assert answer["success"] and answer["distances_m"] == sorted(answer["distances_m"])
-    assert len(answer["matches"]["regions"]) == len(answer["distances_m"]) > 0
-    answer = node.call_service("spatial_query", {"relation": "within", "radius_m": 5.0,
+    assert answer["success"] and len(answer["matches"]["regions"]) == len(answer["distances_m"]) == 1
+    assert answer["matches"]["header"]["stamp"] == latest
+    assert answer["distances_m"][0] == pytest.approx(min(from_camera), abs=1e-6)  # of this frame
+    answer = node.call_service("spatial_query", {"relation": "within", "radius_m": 0.3,
                                                  "reference": "region 0"})
     assert answer["success"], answer["message"]
+    assert all(d <= 0.3 for d in answer["distances_m"])
 
 
 @pytest.mark.parametrize("name, request_, words", [

@@ -179,6 +179,18 @@ class Driver:
         return []
 
 
+def centre_errors(m, scene) -> np.ndarray:
+    """(N,) distance (m) of each region's 3-D centre from its object's (region i is proposal
+    i, the scene's object i); inf for a region without 3-D."""
+    return np.array([np.linalg.norm([r.center_3d.x - o.center_cam[0], r.center_3d.y - o.center_cam[1],
+                                     r.center_3d.z - o.center_cam[2]]) if r.has_3d else np.inf
+                     for r, o in ((r, scene.objects[r.index]) for r in m.regions)])
+
+
+def _mm(err: np.ndarray) -> str:
+    return "centre errors (mm): " + ", ".join("-" if not np.isfinite(e) else f"{1e3 * e:.0f}" for e in err)
+
+
 def plumbing(d: Driver, scenes) -> None:
     from lifecycle_msgs.msg import Transition
     from lifecycle_msgs.srv import ChangeState, GetState
@@ -224,12 +236,9 @@ def plumbing(d: Driver, scenes) -> None:
         d.check("detections_have_3d_from_depth",
                 m.frame_3d == s0.frame_id and any(r.has_3d for r in m.regions),
                 [(r.has_3d, r.reason_3d) for r in m.regions])
-        gt = np.array([o.center_cam for o in s0.objects])
-        got = np.array([[r.center_3d.x, r.center_3d.y, r.center_3d.z] for r in m.regions])
-        has = np.array([r.has_3d for r in m.regions])
-        err = np.linalg.norm(gt[has] - got[has], axis=1) if has.any() else np.array([np.inf])
-        d.check("region_3d_centres_match_ground_truth", float(np.median(err)) < 0.05,
-                f"median error {float(np.median(err)):.3f} m")
+        err = centre_errors(m, s0)
+        d.check("region_3d_centres_match_ground_truth",
+                np.all(np.isfinite(err)) and float(np.median(err)) < 0.05, _mm(err))
     d.spin_until(lambda: d.by_stamp("counts", s_rel) and d.by_stamp("markers", s_rel)
                  and d.by_stamp("annotated_image", s_rel), 10.0)
     counts = d.by_stamp("counts", s_rel)
@@ -259,8 +268,9 @@ def plumbing(d: Driver, scenes) -> None:
         d.check(f"image_encoding_{enc}", d.send_until("detections", scenes[1], stamp, encoding=enc))
     s32 = 13_000_000_000
     got = d.send_until("detections", scenes[1], s32, depth="32FC1")
-    d.check("depth_32FC1_metres", got and any(r.has_3d for r in got[0].regions),
-            got[:1] and [r.reason_3d for r in got[0].regions])
+    err = centre_errors(got[0], scenes[1]) if got else np.array([np.inf])
+    d.check("depth_32FC1_metres", np.all(np.isfinite(err)) and float(np.median(err)) < 0.05,
+            (_mm(err), got[:1] and [r.reason_3d for r in got[0].regions]))
 
     # bad input through the live node: a counted drop or a reason, never a dead node
     def wrong_encoding(m):
@@ -299,9 +309,16 @@ def plumbing(d: Driver, scenes) -> None:
     def half_size(m):
         msgs.fill_image(m, np.ascontiguousarray(scenes[1].depth_mm[::2, ::2]), "16UC1")
 
+    # measured in-process on this frame: 4 of 6 regions lifted (two boxes hold too few depth
+    # pixels at 80x60), centre errors 6-19 mm; with the focal length left unscaled 1 of 6 is
+    # lifted (which "any region has 3-D" accepted). Accuracy at half and quarter size is
+    # measured in test/node/test_decode.py.
     got = d.send_until("detections", scenes[1], 15_200_000_000, depth_patch=half_size)
-    d.check("depth_of_half_size_is_scaled", got and any(r.has_3d for r in got[0].regions),
-            got[:1] and [r.reason_3d for r in got[0].regions])
+    err = centre_errors(got[0], scenes[1]) if got else np.array([np.inf])
+    lifted = err[np.isfinite(err)]
+    d.check("depth_of_half_size_is_scaled",
+            len(lifted) >= max(1, len(err) / 2) and float(lifted.max(initial=0.0)) < 0.05,
+            (_mm(err), got[:1] and [r.reason_3d for r in got[0].regions]))
 
     # 1000 boxes (136 kB on the wire) rather than 10 000: a 1.4 MB best-effort sample is lost
     # whole where the kernel's UDP receive buffer is the default 208 kB (the node's capping

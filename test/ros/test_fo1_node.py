@@ -172,10 +172,42 @@ def test_launch_file_structure():
     executables = {ast.literal_eval(k.value) for n in nodes for k in n.keywords
                    if k.arg == "executable"}
     assert {"fo1_node", "rviz2"} <= executables, executables
-    source = LAUNCH.read_text()
-    assert "perception.yaml" in source and "'config'" in source or '"config"' in source
-    assert "perception.rviz" in source
-    assert (ROOT / "config" / "perception.rviz").is_file()
+    # the default files are the package's share/fo1_ros/config/..., which exist in the source
+    for argument, parts in (("params_file", ["config", "perception.yaml"]),
+                            ("rviz_config", ["config", "perception.rviz"])):
+        assert _share_path(declared[argument]["default_value"]) == parts, ast.dump(
+            declared[argument]["default_value"])
+        assert (ROOT.joinpath(*parts)).is_file(), parts
+    # and fo1_node takes its parameters from that argument
+    (fo1_node,) = [n for n in nodes if any(k.arg == "executable" and ast.literal_eval(k.value) == "fo1_node"
+                                           for k in n.keywords)]
+    parameters = next(k.value for k in fo1_node.keywords if k.arg == "parameters")
+    assert any(_launch_argument(item) == "params_file" for item in parameters.elts), ast.dump(parameters)
+
+
+def _share_path(node: ast.AST) -> list:
+    """The literal parts after the share folder of ``PathJoinSubstitution([share, ...])``."""
+    assert isinstance(node, ast.Call) and getattr(node.func, "id", "") == "PathJoinSubstitution", \
+        ast.dump(node)
+    (parts,) = node.args
+    return [ast.literal_eval(e) for e in parts.elts[1:]]
+
+
+def _launch_argument(node: ast.AST) -> str | None:
+    """``'name'`` for ``arg('name')`` / ``LaunchConfiguration('name')``, else None."""
+    if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("arg", "LaunchConfiguration"):
+        return ast.literal_eval(node.args[0])
+    return None
+
+
+def test_installed_perception_yaml_is_node_config(install):  # noqa: F811 - install is a fixture
+    """fo1_node and the launch file read the *installed* parameter file: its keys and values
+    are NodeConfig's defaults (test/node/test_config.py checks the source tree's copy)."""
+    from fo1_ros.node import NodeConfig, load_params_file
+
+    params = load_params_file(install / "fo1_ros" / "share" / "fo1_ros" / "config" / "perception.yaml")
+    assert sorted(params) == sorted(NodeConfig.field_names())
+    assert NodeConfig.from_dict(params).to_dict() == NodeConfig().to_dict()
 
 
 def test_launch_file_imports_where_launch_ros_exists():
