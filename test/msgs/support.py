@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from fo1_ros import msgs
+from test.setup_mode import in_ci, unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 # The only packages custom types may depend on (DESIGN.md).
@@ -56,13 +56,14 @@ def _install_ros_wheels():
 
 def ros_module(name):
     """Import a module of the ROS 2 wheels (rosidl_adapter.parser, catkin_pkg.package),
-    installing the wheels first where they are missing; skip only where they cannot install."""
+    installing the wheels first where they are missing; skip only where they cannot install
+    (in CI that is a failure: test.setup_mode)."""
     try:
         return importlib.import_module(name)
     except ImportError:
         reason = _install_ros_wheels()
         if reason:
-            pytest.skip(f"{name} unavailable: {reason}")
+            unavailable(name, reason, required=in_ci())
         return importlib.import_module(name)
 
 
